@@ -1,0 +1,3 @@
+//! Writes synthetic pod traffic as pcapng.
+
+fn main() {}

@@ -1,0 +1,30 @@
+//! podtap shows the network traffic of a Kubernetes pod in a terminal.
+//!
+//! Data flows one way through a few stages, each a module:
+//!
+//! ```text
+//! source (file, stdin, agent stream) --> wire::Reader (pcap / pcapng records)
+//!   --> decode::Pipeline: link layer -> IP -> TCP/UDP/ICMP
+//!         -> flow table -> TCP reassembly -> HTTP/1.x exchanges
+//!         -> ICMP echo pairing (ping results)
+//!   --> front end: headless (JSON lines or a table) today, the TUI later
+//! ```
+//!
+//! `wire` and `decode` are pure: they take bytes and return values, never
+//! touch a socket or a terminal, and build without tokio, kube or ratatui
+//! (features `wire` and `decode`). Errors in captured data become counters,
+//! never panics.
+
+#[cfg(feature = "decode")]
+pub mod decode;
+#[cfg(feature = "cli")]
+pub mod headless;
+#[cfg(feature = "synth")]
+pub mod synth;
+pub mod wire;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+#[cfg(feature = "cli")]
+pub use cli::run;

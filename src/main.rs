@@ -1,0 +1,5 @@
+//! The `podtap` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    podtap::run()
+}

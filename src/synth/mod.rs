@@ -1,0 +1,1 @@
+//! Synthetic pod traffic, written as pcapng.
