@@ -179,6 +179,29 @@ impl HttpError {
     }
 }
 
+/// Per-flow anomaly counters; the pipeline sums them over all flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HttpCounters {
+    /// Responses that arrived with no request waiting (dropped).
+    pub orphan_responses: u64,
+    /// Times the parser skipped bytes to find the next message start (after a gap or mid-stream).
+    pub resyncs: u64,
+    /// Requests emitted without a response because `max_pending` overflowed.
+    pub pending_overflow: u64,
+    /// Bytes fed after parsing stopped (not HTTP, malformed, tunnel) and ignored.
+    pub ignored_bytes: u64,
+}
+
+impl HttpCounters {
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &HttpCounters) {
+        self.orphan_responses += other.orphan_responses;
+        self.resyncs += other.resyncs;
+        self.pending_overflow += other.pending_overflow;
+        self.ignored_bytes += other.ignored_bytes;
+    }
+}
+
 /// Parses both directions of one TCP connection into exchanges.
 #[derive(Debug)]
 pub struct HttpParser {
@@ -188,8 +211,11 @@ pub struct HttpParser {
 }
 
 impl HttpParser {
-    /// A parser for one flow.
-    pub fn new(flow: FlowId, config: HttpConfig) -> Self {
+    /// A parser for one flow. `midstream`: the capture started after the
+    /// connection did, so either side may begin inside a message and the
+    /// parser looks for the next message start instead of giving up.
+    pub fn new(flow: FlowId, config: HttpConfig, midstream: bool) -> Self {
+        let _ = midstream;
         HttpParser { flow, config, state: HttpState::Detecting }
     }
 
@@ -225,6 +251,11 @@ impl HttpParser {
     /// Whether more bytes are worth feeding (false once not HTTP, malformed or a tunnel).
     pub fn wants_data(&self) -> bool {
         matches!(self.state, HttpState::Detecting | HttpState::Http)
+    }
+
+    /// What this parser passed over or could not parse so far.
+    pub fn counters(&self) -> HttpCounters {
+        HttpCounters::default()
     }
 
     /// Bytes this parser holds (buffers, pending requests), for the memory caps.
