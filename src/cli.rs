@@ -1,8 +1,122 @@
-//! Command line: flags and the `run()` entry point.
+//! Command line: flags and the [`run`] entry point.
+//!
+//! Flags follow kubectl and tcpdump habits where they overlap (`-r/--read`,
+//! `-` for stdin). This version has the headless front end only; the
+//! terminal UI, cluster mode and the demo arrive with their own issues.
 
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use crate::decode::PipelineConfig;
+use crate::headless::{self, Format, HeadlessError};
+
+/// Output format of the headless mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON object per line (exchange, flow, ping, summary).
+    Json,
+    /// Aligned columns for people.
+    Table,
+}
+
+/// podtap: see the HTTP, TCP flows and ping latency of a Kubernetes pod.
+#[derive(Debug, Parser)]
+#[command(name = "podtap", version, about, long_about = None)]
+pub struct Args {
+    /// Read a pcap or pcapng capture instead of a pod ('-' reads stdin).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+
+    /// Print results to stdout instead of opening the terminal UI.
+    #[arg(long = "no-tui")]
+    pub no_tui: bool,
+
+    /// Output format with --no-tui.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+
+    /// Most TCP/UDP flows tracked at once (the least active are evicted past it).
+    #[arg(long, value_name = "N", default_value_t = PipelineConfig::default().max_flows)]
+    pub max_flows: usize,
+
+    /// Bytes of each HTTP body kept as a preview.
+    #[arg(long, value_name = "BYTES", default_value_t = PipelineConfig::default().http.body_preview)]
+    pub body_preview: usize,
+}
+
+/// Exit code: the input was read to its end.
+const EXIT_OK: u8 = 0;
+/// Exit code: the input was damaged part-way; what came before was printed.
+const EXIT_DAMAGED: u8 = 1;
+/// Exit code: usage error, unreadable input, or not a capture.
+const EXIT_USAGE: u8 = 2;
 
 /// Runs podtap with the process arguments.
 pub fn run() -> ExitCode {
-    ExitCode::SUCCESS
+    let args = Args::parse();
+    match run_args(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("podtap: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run_args(args: &Args) -> Result<u8, String> {
+    let Some(path) = &args.read else {
+        return Err("nothing to read: give a capture with --read FILE (or '-' for stdin) and --no-tui; \
+             cluster mode and the terminal UI are not in this build yet"
+            .to_owned());
+    };
+    if !args.no_tui {
+        return Err("the terminal UI is not in this build yet: add --no-tui to print the results".to_owned());
+    }
+    let name = path.display().to_string();
+    let input: Box<dyn Read> = if name == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).map_err(|e| format!("{name}: cannot open: {e}"))?)
+    };
+    let format = match args.format {
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Table => Format::Table,
+    };
+    let mut config = PipelineConfig { max_flows: args.max_flows.max(1), ..PipelineConfig::default() };
+    config.http.body_preview = args.body_preview;
+    match headless::run(input, io::stdout().lock(), format, config) {
+        Ok(summary) => match summary.error {
+            None => Ok(EXIT_OK),
+            Some(e) => {
+                eprintln!("podtap: {name}: {e} (everything before it was printed)");
+                Ok(EXIT_DAMAGED)
+            }
+        },
+        Err(HeadlessError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Err(HeadlessError::Input(e)) => Err(format!("{name}: {e}")),
+        Err(e @ HeadlessError::Output(_)) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn args_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn read_and_format_parse() {
+        let a = Args::try_parse_from(["podtap", "--read", "-", "--no-tui", "--format", "table"]).unwrap();
+        assert_eq!(a.read.as_deref(), Some(std::path::Path::new("-")));
+        assert_eq!(a.format, OutputFormat::Table);
+        assert!(Args::try_parse_from(["podtap", "--format", "xml"]).is_err());
+    }
 }

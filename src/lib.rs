@@ -21,6 +21,7 @@ pub mod decode;
 pub mod headless;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub mod text;
 pub mod wire;
 
 #[cfg(feature = "cli")]
