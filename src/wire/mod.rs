@@ -7,10 +7,18 @@
 //! This module is pure std: it must not import tokio, kube, ratatui or any
 //! decoder. It reads from any `Read` and writes to any `Write`.
 
+mod input;
+mod pcap;
+mod pcapng;
 mod reader;
+mod record;
 mod writer;
 
-pub use reader::{CustomBlock, Format, InterfaceStats, Packet, ReadCounters, Reader, Record};
+#[cfg(test)]
+mod tests;
+
+pub use reader::Reader;
+pub use record::{CustomBlock, Format, InterfaceStats, Packet, ReadCounters, Record};
 pub use writer::Writer;
 
 use std::fmt;
@@ -26,6 +34,7 @@ impl Nanos {
     pub const SECOND: Nanos = Nanos(1_000_000_000);
 
     /// The time from `earlier` to `self`, or zero when `earlier` is later.
+    #[must_use]
     pub fn since(self, earlier: Nanos) -> Nanos {
         Nanos(self.0.saturating_sub(earlier.0))
     }
@@ -116,6 +125,48 @@ pub const PODTAP_PEN: u32 = 32473;
 pub const CUSTOM_BLOCK_COPYABLE: u32 = 0x0000_0BAD;
 /// pcapng block type of a custom block that must not be copied.
 pub const CUSTOM_BLOCK_NO_COPY: u32 = 0x4000_0BAD;
+
+/// Largest record or block the reader accepts; anything longer is damage, not data.
+pub const MAX_RECORD_LEN: usize = 256 * 1024 * 1024;
+
+/// Byte order of a pcap file or of one pcapng section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endian {
+    Little,
+    Big,
+}
+
+impl Endian {
+    /// The `u16` at `at`, or `None` past the end of `b`.
+    #[inline]
+    fn u16(self, b: &[u8], at: usize) -> Option<u16> {
+        let v: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(match self {
+            Endian::Little => u16::from_le_bytes(v),
+            Endian::Big => u16::from_be_bytes(v),
+        })
+    }
+
+    /// The `u32` at `at`, or `None` past the end of `b`.
+    #[inline]
+    fn u32(self, b: &[u8], at: usize) -> Option<u32> {
+        let v: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(match self {
+            Endian::Little => u32::from_le_bytes(v),
+            Endian::Big => u32::from_be_bytes(v),
+        })
+    }
+
+    /// The `u64` at `at`, or `None` past the end of `b`.
+    #[inline]
+    fn u64(self, b: &[u8], at: usize) -> Option<u64> {
+        let v: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some(match self {
+            Endian::Little => u64::from_le_bytes(v),
+            Endian::Big => u64::from_be_bytes(v),
+        })
+    }
+}
 
 /// Why a stream cannot be read any further. Everything before it was delivered.
 #[derive(Debug, thiserror::Error)]
