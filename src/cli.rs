@@ -69,12 +69,17 @@ pub fn run() -> ExitCode {
 
 fn run_args(args: &Args) -> Result<u8, String> {
     let Some(path) = &args.read else {
-        return Err("nothing to read: give a capture with --read FILE (or '-' for stdin) and --no-tui; \
+        return Err(
+            "nothing to read: give a capture with --read FILE (or '-' for stdin) and --no-tui; \
              cluster mode and the terminal UI are not in this build yet"
-            .to_owned());
+                .to_owned(),
+        );
     };
     if !args.no_tui {
-        return Err("the terminal UI is not in this build yet: add --no-tui to print the results".to_owned());
+        return Err(
+            "the terminal UI is not in this build yet: add --no-tui to print the results"
+                .to_owned(),
+        );
     }
     let name = path.display().to_string();
     let input: Box<dyn Read> = if name == "-" {
@@ -86,7 +91,10 @@ fn run_args(args: &Args) -> Result<u8, String> {
         OutputFormat::Json => Format::Json,
         OutputFormat::Table => Format::Table,
     };
-    let mut config = PipelineConfig { max_flows: args.max_flows.max(1), ..PipelineConfig::default() };
+    let mut config = PipelineConfig {
+        max_flows: args.max_flows.max(1),
+        ..PipelineConfig::default()
+    };
     config.http.body_preview = args.body_preview;
     match headless::run(input, io::stdout().lock(), format, config) {
         Ok(summary) => match summary.error {
@@ -114,7 +122,8 @@ mod tests {
 
     #[test]
     fn read_and_format_parse() {
-        let a = Args::try_parse_from(["podtap", "--read", "-", "--no-tui", "--format", "table"]).unwrap();
+        let a = Args::try_parse_from(["podtap", "--read", "-", "--no-tui", "--format", "table"])
+            .unwrap();
         assert_eq!(a.read.as_deref(), Some(std::path::Path::new("-")));
         assert_eq!(a.format, OutputFormat::Table);
         assert!(Args::try_parse_from(["podtap", "--format", "xml"]).is_err());

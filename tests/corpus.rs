@@ -28,7 +28,9 @@ fn of_type<'a>(lines: &'a [Value], t: &str) -> Vec<&'a Value> {
 
 #[test]
 fn every_corpus_file_goes_through() {
-    let Some(dir) = common::captures_dir() else { return };
+    let Some(dir) = common::captures_dir() else {
+        return;
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("list corpus")
         .filter_map(Result::ok)
@@ -42,11 +44,17 @@ fn every_corpus_file_goes_through() {
         match podtap_lines(&path) {
             Ok(lines) => {
                 let summary = lines.last().expect("a summary line");
-                assert_eq!(summary["type"], "summary", "{name}: last line is the summary");
+                assert_eq!(
+                    summary["type"], "summary",
+                    "{name}: last line is the summary"
+                );
                 assert_eq!(of_type(&lines, "summary").len(), 1, "{name}");
             }
             Err(HeadlessError::Input(e)) => {
-                assert_eq!(name, "pcap-invalid-version-1.pcap", "{name}: unexpected input error {e}");
+                assert_eq!(
+                    name, "pcap-invalid-version-1.pcap",
+                    "{name}: unexpected input error {e}"
+                );
                 assert!(e.to_string().contains("version"), "{name}: {e}");
             }
             Err(e) => panic!("{name}: {e}"),
@@ -58,7 +66,14 @@ fn every_corpus_file_goes_through() {
 fn tshark_exchanges(path: &Path, extra: &[&str]) -> Vec<(String, String, Option<u16>)> {
     let mut args = extra.to_vec();
     args.extend(["-Y", "http.request", "-T", "fields", "-E", "separator=\t"]);
-    args.extend(["-e", "frame.number", "-e", "http.request.method", "-e", "http.request.uri"]);
+    args.extend([
+        "-e",
+        "frame.number",
+        "-e",
+        "http.request.method",
+        "-e",
+        "http.request.uri",
+    ]);
     let requests = common::tshark(path, &args);
     let mut args = extra.to_vec();
     args.extend(["-Y", "http.response", "-T", "fields", "-E", "separator=\t"]);
@@ -66,9 +81,14 @@ fn tshark_exchanges(path: &Path, extra: &[&str]) -> Vec<(String, String, Option<
     let mut status_by_request: BTreeMap<String, Vec<u16>> = BTreeMap::new();
     for line in common::tshark(path, &args) {
         let mut f = line.split('\t');
-        let (Some(req), Some(code)) = (f.next(), f.next()) else { continue };
+        let (Some(req), Some(code)) = (f.next(), f.next()) else {
+            continue;
+        };
         if let Ok(code) = code.parse::<u16>() {
-            status_by_request.entry(req.to_owned()).or_default().push(code);
+            status_by_request
+                .entry(req.to_owned())
+                .or_default()
+                .push(code);
         }
     }
     let mut out: Vec<_> = requests
@@ -76,7 +96,9 @@ fn tshark_exchanges(path: &Path, extra: &[&str]) -> Vec<(String, String, Option<
         .map(|line| {
             let f: Vec<&str> = line.split('\t').collect();
             // Interim 1xx responses are listed too; the final one is the last.
-            let status = status_by_request.get(f[0]).and_then(|v| v.iter().copied().filter(|c| *c >= 200 || *c == 101).last());
+            let status = status_by_request
+                .get(f[0])
+                .and_then(|v| v.iter().copied().filter(|c| *c >= 200 || *c == 101).last());
             (f[1].to_owned(), f.get(2).unwrap_or(&"").to_string(), status)
         })
         .collect();
@@ -100,14 +122,22 @@ fn podtap_exchanges(lines: &[Value]) -> Vec<(String, String, Option<u16>)> {
 }
 
 fn compare_with_tshark(name: &str, tshark_args: &[&str]) {
-    let Some(path) = common::capture(name) else { return };
+    let Some(path) = common::capture(name) else {
+        return;
+    };
     if !common::tool("tshark") {
         return;
     }
     let ours = podtap_exchanges(&podtap_lines(&path).expect("readable"));
     let theirs = tshark_exchanges(&path, tshark_args);
-    assert!(!theirs.is_empty(), "{name}: tshark found no HTTP; the comparison would be empty");
-    assert_eq!(ours, theirs, "{name}: podtap vs tshark (method, target, status)");
+    assert!(
+        !theirs.is_empty(),
+        "{name}: tshark found no HTTP; the comparison would be empty"
+    );
+    assert_eq!(
+        ours, theirs,
+        "{name}: podtap vs tshark (method, target, status)"
+    );
 }
 
 #[test]
@@ -143,12 +173,33 @@ fn websocket_upgrade_agrees_with_tshark() {
 /// (icmp seq, resptime in ms) for every reply tshark pairs.
 fn tshark_rtts(path: &Path, seq_field: &str, rtt_field: &str) -> Vec<(u64, f64)> {
     let filter = rtt_field.to_owned();
-    let lines = common::tshark(path, &["-Y", &filter, "-T", "fields", "-E", "separator=\t", "-e", seq_field, "-e", rtt_field]);
+    let lines = common::tshark(
+        path,
+        &[
+            "-Y",
+            &filter,
+            "-T",
+            "fields",
+            "-E",
+            "separator=\t",
+            "-e",
+            seq_field,
+            "-e",
+            rtt_field,
+        ],
+    );
     lines
         .iter()
         .map(|l| {
             let mut f = l.split('\t');
-            let seq = f.next().unwrap().split(',').next().unwrap().parse().expect("seq");
+            let seq = f
+                .next()
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .parse()
+                .expect("seq");
             let rtt = f.next().unwrap().parse().expect("rtt");
             (seq, rtt)
         })
@@ -156,7 +207,9 @@ fn tshark_rtts(path: &Path, seq_field: &str, rtt_field: &str) -> Vec<(u64, f64)>
 }
 
 fn compare_ping_rtts(name: &str, seq_field: &str, rtt_field: &str) {
-    let Some(path) = common::capture(name) else { return };
+    let Some(path) = common::capture(name) else {
+        return;
+    };
     if !common::tool("tshark") {
         return;
     }
@@ -168,10 +221,17 @@ fn compare_ping_rtts(name: &str, seq_field: &str, rtt_field: &str) {
         .filter(|p| p["outcome"] == "reply")
         .map(|p| (p["seq"].as_u64().unwrap(), p["rtt_ms"].as_f64().unwrap()))
         .collect();
-    assert_eq!(ours.len(), theirs.len(), "{name}: replies {ours:?} vs tshark {theirs:?}");
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "{name}: replies {ours:?} vs tshark {theirs:?}"
+    );
     for ((s1, r1), (s2, r2)) in ours.iter().zip(&theirs) {
         assert_eq!(s1, s2, "{name}: sequence");
-        assert!((r1 - r2).abs() < 0.001, "{name}: seq {s1}: rtt {r1} ms vs tshark {r2} ms");
+        assert!(
+            (r1 - r2).abs() < 0.001,
+            "{name}: seq {s1}: rtt {r1} ms vs tshark {r2} ms"
+        );
     }
 }
 
@@ -182,25 +242,52 @@ fn icmp_rtts_agree_with_tshark() {
 
 #[test]
 fn icmpv6_rtts_agree_with_tshark() {
-    compare_ping_rtts("icmp6-ping.pcap", "icmpv6.echo.sequence_number", "icmpv6.resptime");
+    compare_ping_rtts(
+        "icmp6-ping.pcap",
+        "icmpv6.echo.sequence_number",
+        "icmpv6.resptime",
+    );
 }
 
 #[test]
 fn a_truncated_file_yields_everything_before_the_damage() {
-    let Some(path) = common::capture("pipelined-requests.pcap") else { return };
+    let Some(path) = common::capture("pipelined-requests.pcap") else {
+        return;
+    };
     let bytes = std::fs::read(&path).unwrap();
     let whole = {
         let mut out = Vec::new();
-        headless::run(&bytes[..], &mut out, Format::Json, PipelineConfig::default()).unwrap();
+        headless::run(
+            &bytes[..],
+            &mut out,
+            Format::Json,
+            PipelineConfig::default(),
+        )
+        .unwrap();
         out
     };
-    let whole: Vec<Value> = String::from_utf8(whole).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let whole: Vec<Value> = String::from_utf8(whole)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     // Cut inside the last quarter, in the middle of a record.
     let cut = &bytes[..bytes.len() * 3 / 4 + 7];
     let mut out = Vec::new();
     let summary = headless::run(cut, &mut out, Format::Json, PipelineConfig::default()).unwrap();
-    assert!(summary.error.as_ref().is_some_and(|e| e.to_string().contains("truncated")), "{:?}", summary.error);
-    let lines: Vec<Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        summary
+            .error
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("truncated")),
+        "{:?}",
+        summary.error
+    );
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let last = lines.last().unwrap();
     assert_eq!(last["complete"], false);
     assert!(last["error"].as_str().unwrap().contains("truncated"));

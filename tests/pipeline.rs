@@ -22,8 +22,17 @@ struct Seg {
 }
 
 fn frame(s: Seg, payload: &[u8]) -> Vec<u8> {
-    let ((sip, sport), (dip, dport)) = if s.from_server { (SERVER, CLIENT) } else { (CLIENT, SERVER) };
-    let mut b = PacketBuilder::ipv4(sip, dip, 64).tcp(sport, dport, s.seq, if s.window == 0 && !s.syn { 0 } else { 64240 });
+    let ((sip, sport), (dip, dport)) = if s.from_server {
+        (SERVER, CLIENT)
+    } else {
+        (CLIENT, SERVER)
+    };
+    let mut b = PacketBuilder::ipv4(sip, dip, 64).tcp(
+        sport,
+        dport,
+        s.seq,
+        if s.window == 0 && !s.syn { 0 } else { 64240 },
+    );
     if s.ack != 0 {
         b = b.ack(s.ack);
     }
@@ -48,7 +57,10 @@ struct Run {
 
 impl Run {
     fn new(config: PipelineConfig) -> Self {
-        Run { pipeline: Pipeline::new(config), events: Vec::new() }
+        Run {
+            pipeline: Pipeline::new(config),
+            events: Vec::new(),
+        }
     }
 
     fn push(&mut self, ms: u64, s: Seg, payload: &[u8]) {
@@ -81,20 +93,91 @@ fn flows(events: &[Event]) -> Vec<(FlowInfo, EndReason)> {
 }
 
 fn handshake(run: &mut Run) {
-    run.push(0, Seg { seq: 100, syn: true, ..Seg::default() }, b"");
-    run.push(3, Seg { from_server: true, seq: 500, ack: 101, syn: true, ..Seg::default() }, b"");
-    run.push(4, Seg { seq: 101, ack: 501, ..Seg::default() }, b"");
+    run.push(
+        0,
+        Seg {
+            seq: 100,
+            syn: true,
+            ..Seg::default()
+        },
+        b"",
+    );
+    run.push(
+        3,
+        Seg {
+            from_server: true,
+            seq: 500,
+            ack: 101,
+            syn: true,
+            ..Seg::default()
+        },
+        b"",
+    );
+    run.push(
+        4,
+        Seg {
+            seq: 101,
+            ack: 501,
+            ..Seg::default()
+        },
+        b"",
+    );
 }
 
 #[test]
 fn handshake_data_retransmission_and_close() {
     let mut run = Run::new(PipelineConfig::default());
     handshake(&mut run);
-    run.push(5, Seg { seq: 101, ack: 501, ..Seg::default() }, b"\x16\x03\x01hello");
-    run.push(6, Seg { seq: 101, ack: 501, ..Seg::default() }, b"\x16\x03\x01hello");
-    run.push(7, Seg { from_server: true, seq: 501, ack: 109, window: 0, ..Seg::default() }, b"");
-    run.push(8, Seg { seq: 109, ack: 501, fin: true, ..Seg::default() }, b"");
-    run.push(9, Seg { from_server: true, seq: 501, ack: 110, fin: true, ..Seg::default() }, b"");
+    run.push(
+        5,
+        Seg {
+            seq: 101,
+            ack: 501,
+            ..Seg::default()
+        },
+        b"\x16\x03\x01hello",
+    );
+    run.push(
+        6,
+        Seg {
+            seq: 101,
+            ack: 501,
+            ..Seg::default()
+        },
+        b"\x16\x03\x01hello",
+    );
+    run.push(
+        7,
+        Seg {
+            from_server: true,
+            seq: 501,
+            ack: 109,
+            window: 0,
+            ..Seg::default()
+        },
+        b"",
+    );
+    run.push(
+        8,
+        Seg {
+            seq: 109,
+            ack: 501,
+            fin: true,
+            ..Seg::default()
+        },
+        b"",
+    );
+    run.push(
+        9,
+        Seg {
+            from_server: true,
+            seq: 501,
+            ack: 110,
+            fin: true,
+            ..Seg::default()
+        },
+        b"",
+    );
     let ended = flows(&run.finish());
     assert_eq!(ended.len(), 1);
     let (f, _) = &ended[0];
@@ -114,37 +197,102 @@ fn handshake_data_retransmission_and_close() {
 fn reset_and_midstream() {
     let mut run = Run::new(PipelineConfig::default());
     // No handshake: the server's data comes first.
-    run.push(0, Seg { from_server: true, seq: 9000, ack: 77, ..Seg::default() }, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    run.push(1, Seg { seq: 77, ack: 9038, rst: true, ..Seg::default() }, b"");
+    run.push(
+        0,
+        Seg {
+            from_server: true,
+            seq: 9000,
+            ack: 77,
+            ..Seg::default()
+        },
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    );
+    run.push(
+        1,
+        Seg {
+            seq: 77,
+            ack: 9038,
+            rst: true,
+            ..Seg::default()
+        },
+        b"",
+    );
     let ended = flows(&run.finish());
     let (f, _) = &ended[0];
     assert!(f.midstream);
     assert_eq!(f.state, FlowState::Reset);
-    assert_eq!(f.client, SocketAddr::from(CLIENT), "the sender of HTTP/ is the server");
+    assert_eq!(
+        f.client,
+        SocketAddr::from(CLIENT),
+        "the sender of HTTP/ is the server"
+    );
     assert_eq!(f.sides[0].resets, 1);
 }
 
 #[test]
 fn finished_flows_leave_after_the_linger_and_idle_ones_after_the_timeout() {
-    let config = PipelineConfig { tcp_idle: Nanos(10 * Nanos::SECOND.0), ..PipelineConfig::default() };
+    let config = PipelineConfig {
+        tcp_idle: Nanos(10 * Nanos::SECOND.0),
+        ..PipelineConfig::default()
+    };
     let mut run = Run::new(config);
     handshake(&mut run);
-    run.push(5, Seg { seq: 101, ack: 501, rst: true, ..Seg::default() }, b"");
+    run.push(
+        5,
+        Seg {
+            seq: 101,
+            ack: 501,
+            rst: true,
+            ..Seg::default()
+        },
+        b"",
+    );
     // Another connection much later triggers the sweep.
-    run.push(3_000, Seg { seq: 1, syn: true, ..Seg::default() }, b"");
+    run.push(
+        3_000,
+        Seg {
+            seq: 1,
+            syn: true,
+            ..Seg::default()
+        },
+        b"",
+    );
     let early = flows(&run.events);
     assert_eq!(early.len(), 1);
     assert_eq!(early[0].1, EndReason::Finished);
-    run.push(20_000, Seg { from_server: true, seq: 1, ack: 2, ..Seg::default() }, b"");
-    run.push(40_000, Seg { seq: 2, ack: 2, ..Seg::default() }, b"");
+    run.push(
+        20_000,
+        Seg {
+            from_server: true,
+            seq: 1,
+            ack: 2,
+            ..Seg::default()
+        },
+        b"",
+    );
+    run.push(
+        40_000,
+        Seg {
+            seq: 2,
+            ack: 2,
+            ..Seg::default()
+        },
+        b"",
+    );
     let stats = run.pipeline.stats();
-    assert_eq!(stats.flows, 4, "the reset flow's port was reused after it left");
+    assert_eq!(
+        stats.flows, 4,
+        "the reset flow's port was reused after it left"
+    );
     assert_eq!(stats.flows_evicted_idle, 2);
 }
 
 #[test]
 fn the_flow_cap_evicts_the_least_active() {
-    let config = PipelineConfig { max_flows: 8, ..PipelineConfig::default() };
+    let config = PipelineConfig {
+        max_flows: 8,
+        ..PipelineConfig::default()
+    };
     let mut pipeline = Pipeline::new(config);
     let mut events = Vec::new();
     for i in 0..40u16 {

@@ -55,7 +55,13 @@ impl FlowKey {
         let a = (ip_bits(src.ip()), src.port());
         let b = (ip_bits(dst.ip()), dst.port());
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        FlowKey { lo_ip: lo.0, hi_ip: hi.0, lo_port: lo.1, hi_port: hi.1, proto: proto as u8 }
+        FlowKey {
+            lo_ip: lo.0,
+            hi_ip: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto: proto as u8,
+        }
     }
 }
 
@@ -177,13 +183,23 @@ pub struct FlowInfo {
 
 impl FlowInfo {
     /// A new flow whose first packet goes from `client` to `server` at `ts`.
-    pub fn new(id: FlowId, proto: Proto, client: SocketAddr, server: SocketAddr, ts: Nanos) -> Self {
+    pub fn new(
+        id: FlowId,
+        proto: Proto,
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Nanos,
+    ) -> Self {
         FlowInfo {
             id,
             proto,
             client,
             server,
-            state: if proto == Proto::Udp { FlowState::Active } else { FlowState::Established },
+            state: if proto == Proto::Udp {
+                FlowState::Active
+            } else {
+                FlowState::Established
+            },
             midstream: proto == Proto::Tcp,
             first_seen: ts,
             last_seen: ts,
@@ -235,8 +251,14 @@ mod tests {
     fn both_directions_share_a_key() {
         let a = sa("10.244.1.2:40000");
         let b = sa("10.244.0.9:8080");
-        assert_eq!(FlowKey::new(Proto::Tcp, a, b), FlowKey::new(Proto::Tcp, b, a));
-        assert_ne!(FlowKey::new(Proto::Tcp, a, b), FlowKey::new(Proto::Udp, a, b));
+        assert_eq!(
+            FlowKey::new(Proto::Tcp, a, b),
+            FlowKey::new(Proto::Tcp, b, a)
+        );
+        assert_ne!(
+            FlowKey::new(Proto::Tcp, a, b),
+            FlowKey::new(Proto::Udp, a, b)
+        );
     }
 
     #[test]
@@ -246,7 +268,11 @@ mod tests {
         for host in 0..=255u8 {
             for port in [8080u16, 8081] {
                 let c = SocketAddr::from(([10, 244, 0, host], 40000));
-                keys.insert(FlowKey::new(Proto::Tcp, c, SocketAddr::from(([10, 244, 1, 1], port))));
+                keys.insert(FlowKey::new(
+                    Proto::Tcp,
+                    c,
+                    SocketAddr::from(([10, 244, 1, 1], port)),
+                ));
             }
         }
         assert_eq!(keys.len(), 512);
@@ -254,7 +280,13 @@ mod tests {
 
     #[test]
     fn swap_roles_keeps_stats_with_their_side() {
-        let mut f = FlowInfo::new(FlowId(1), Proto::Tcp, sa("1.1.1.1:80"), sa("2.2.2.2:5000"), Nanos(0));
+        let mut f = FlowInfo::new(
+            FlowId(1),
+            Proto::Tcp,
+            sa("1.1.1.1:80"),
+            sa("2.2.2.2:5000"),
+            Nanos(0),
+        );
         f.sides[0].packets = 3;
         f.swap_roles();
         assert_eq!(f.client, sa("2.2.2.2:5000"));

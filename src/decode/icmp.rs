@@ -97,9 +97,22 @@ impl EchoTracker {
     }
 
     /// An echo request from `source` to `target`.
-    pub fn request(&mut self, ts: Nanos, source: IpAddr, target: IpAddr, id: u16, seq: u16, out: &mut Vec<PingResult>) {
+    pub fn request(
+        &mut self,
+        ts: Nanos,
+        source: IpAddr,
+        target: IpAddr,
+        id: u16,
+        seq: u16,
+        out: &mut Vec<PingResult>,
+    ) {
         self.expire(ts, out);
-        let key = EchoKey { source, target, id, seq };
+        let key = EchoKey {
+            source,
+            target,
+            id,
+            seq,
+        };
         if self.table.contains_key(&key) {
             // The same request again (a retransmitting pinger, or a double capture): keep the first.
             return;
@@ -108,13 +121,32 @@ impl EchoTracker {
             self.overflow += 1;
             self.pop_oldest(out);
         }
-        self.table.insert(key, Waiting { sent: ts, answered: false });
+        self.table.insert(
+            key,
+            Waiting {
+                sent: ts,
+                answered: false,
+            },
+        );
         self.order.push_back(key);
     }
 
     /// An echo reply from `from` to `to`.
-    pub fn reply(&mut self, ts: Nanos, from: IpAddr, to: IpAddr, id: u16, seq: u16, out: &mut Vec<PingResult>) {
-        let key = EchoKey { source: to, target: from, id, seq };
+    pub fn reply(
+        &mut self,
+        ts: Nanos,
+        from: IpAddr,
+        to: IpAddr,
+        id: u16,
+        seq: u16,
+        out: &mut Vec<PingResult>,
+    ) {
+        let key = EchoKey {
+            source: to,
+            target: from,
+            id,
+            seq,
+        };
         match self.table.get_mut(&key) {
             Some(w) => {
                 let rtt = ts.since(w.sent);
@@ -124,7 +156,14 @@ impl EchoTracker {
                     w.answered = true;
                     PingOutcome::Reply { rtt }
                 };
-                out.push(PingResult { source: to, target: from, id, seq, sent: w.sent, outcome });
+                out.push(PingResult {
+                    source: to,
+                    target: from,
+                    id,
+                    seq,
+                    sent: w.sent,
+                    outcome,
+                });
             }
             None => self.unmatched_replies += 1,
         }
@@ -199,8 +238,18 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (1, PingOutcome::Reply { rtt: Nanos(5_000_000) }),
-                (1, PingOutcome::Duplicate { rtt: Nanos(6_000_000) }),
+                (
+                    1,
+                    PingOutcome::Reply {
+                        rtt: Nanos(5_000_000)
+                    }
+                ),
+                (
+                    1,
+                    PingOutcome::Duplicate {
+                        rtt: Nanos(6_000_000)
+                    }
+                ),
                 (2, PingOutcome::Lost),
             ]
         );

@@ -57,8 +57,10 @@ fn ethernet(frame: &[u8]) -> Result<Network<'_>, LinkError> {
     let mut ether_type = be16(frame, 12).ok_or(LinkError::Truncated)?;
     let mut offset = 14;
     let mut tags = 0;
-    while matches!(ether_type, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD)
-        && tags < MAX_VLAN_TAGS
+    while matches!(
+        ether_type,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) && tags < MAX_VLAN_TAGS
     {
         ether_type = be16(frame, offset + 2).ok_or(LinkError::Truncated)?;
         offset += 4;
@@ -106,17 +108,28 @@ fn raw_ip(frame: &[u8]) -> Network<'_> {
         Some(6) => ETHERTYPE_IPV6,
         _ => 0,
     };
-    Network { ether_type, payload: frame, direction: Direction::Unknown }
+    Network {
+        ether_type,
+        payload: frame,
+        direction: Direction::Unknown,
+    }
 }
 
 fn bsd_loopback(frame: &[u8], network_order: bool) -> Result<Network<'_>, LinkError> {
-    let bytes: [u8; 4] = frame.get(..4).and_then(|b| b.try_into().ok()).ok_or(LinkError::Truncated)?;
+    let bytes: [u8; 4] = frame
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(LinkError::Truncated)?;
     // The family is in the writer's byte order for NULL, so try both.
     let family = if network_order {
         u32::from_be_bytes(bytes)
     } else {
         let le = u32::from_le_bytes(bytes);
-        if le > 0xFFFF { u32::from_be_bytes(bytes) } else { le }
+        if le > 0xFFFF {
+            u32::from_be_bytes(bytes)
+        } else {
+            le
+        }
     };
     let ether_type = match family {
         2 => ETHERTYPE_IPV4,
@@ -124,7 +137,11 @@ fn bsd_loopback(frame: &[u8], network_order: bool) -> Result<Network<'_>, LinkEr
         10 | 24 | 28 | 30 => ETHERTYPE_IPV6,
         _ => 0,
     };
-    Ok(Network { ether_type, payload: &frame[4..], direction: Direction::Unknown })
+    Ok(Network {
+        ether_type,
+        payload: &frame[4..],
+        direction: Direction::Unknown,
+    })
 }
 
 #[cfg(test)]
@@ -146,7 +163,10 @@ mod tests {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x81, 0x00, 0x00]);
         assert_eq!(parse(LinkType::ETHERNET, &f), Err(LinkError::Truncated));
-        assert_eq!(parse(LinkType::ETHERNET, &[0; 5]), Err(LinkError::Truncated));
+        assert_eq!(
+            parse(LinkType::ETHERNET, &[0; 5]),
+            Err(LinkError::Truncated)
+        );
     }
 
     #[test]
@@ -177,17 +197,37 @@ mod tests {
         let mut f = vec![0u8; 16];
         f[14] = 0x08;
         let n = parse(LinkType::LINUX_SLL, &f).unwrap();
-        assert_eq!((n.ether_type, n.direction), (ETHERTYPE_IPV4, Direction::Inbound));
+        assert_eq!(
+            (n.ether_type, n.direction),
+            (ETHERTYPE_IPV4, Direction::Inbound)
+        );
     }
 
     #[test]
     fn raw_and_loopback() {
-        assert_eq!(parse(LinkType::RAW, &[0x45]).unwrap().ether_type, ETHERTYPE_IPV4);
-        assert_eq!(parse(LinkType::IPV6, &[0x60]).unwrap().ether_type, ETHERTYPE_IPV6);
+        assert_eq!(
+            parse(LinkType::RAW, &[0x45]).unwrap().ether_type,
+            ETHERTYPE_IPV4
+        );
+        assert_eq!(
+            parse(LinkType::IPV6, &[0x60]).unwrap().ether_type,
+            ETHERTYPE_IPV6
+        );
         assert_eq!(parse(LinkType::RAW, &[]).unwrap().ether_type, 0);
-        assert_eq!(parse(LinkType::NULL, &[2, 0, 0, 0, 0x45]).unwrap().ether_type, ETHERTYPE_IPV4);
-        assert_eq!(parse(LinkType::NULL, &[0, 0, 0, 30]).unwrap().ether_type, ETHERTYPE_IPV6);
-        assert_eq!(parse(LinkType::LOOP, &[0, 0, 0, 2]).unwrap().ether_type, ETHERTYPE_IPV4);
+        assert_eq!(
+            parse(LinkType::NULL, &[2, 0, 0, 0, 0x45])
+                .unwrap()
+                .ether_type,
+            ETHERTYPE_IPV4
+        );
+        assert_eq!(
+            parse(LinkType::NULL, &[0, 0, 0, 30]).unwrap().ether_type,
+            ETHERTYPE_IPV6
+        );
+        assert_eq!(
+            parse(LinkType::LOOP, &[0, 0, 0, 2]).unwrap().ether_type,
+            ETHERTYPE_IPV4
+        );
         assert_eq!(parse(LinkType::NULL, &[2]), Err(LinkError::Truncated));
         assert_eq!(parse(LinkType(239), &[0; 40]), Err(LinkError::Unsupported));
     }

@@ -169,7 +169,11 @@ pub fn decode(link_type: LinkType, frame: &[u8]) -> Result<Decoded<'_>, DecodeEr
             let p = s.payload();
             let declared = usize::from(h.payload_length());
             // A zero payload length is a jumbogram (or a lie): trust the capture.
-            let total = if declared == 0 { ip.len() } else { 40 + declared };
+            let total = if declared == 0 {
+                ip.len()
+            } else {
+                40 + declared
+            };
             let wire = ip_payload_wire_len(ip, p.payload, total);
             (
                 IpAddr::V6(Ipv6Addr::from(h.source())),
@@ -187,7 +191,12 @@ pub fn decode(link_type: LinkType, frame: &[u8]) -> Result<Decoded<'_>, DecodeEr
     } else {
         transport(proto, payload, wire_len)?
     };
-    Ok(Decoded { src, dst, direction: net.direction, transport })
+    Ok(Decoded {
+        src,
+        dst,
+        direction: net.direction,
+        transport,
+    })
 }
 
 /// Length of the IP payload on the wire, from the IP header's length field.
@@ -210,7 +219,9 @@ fn transport(proto: IpNumber, p: &[u8], wire_len: usize) -> Result<Transport<'_>
             }
             // Options cut off by the snap length still leave the fixed header usable.
             let payload = p.get(header_len..).unwrap_or(&[]);
-            let missing = wire_len.saturating_sub(header_len).saturating_sub(payload.len());
+            let missing = wire_len
+                .saturating_sub(header_len)
+                .saturating_sub(payload.len());
             Ok(Transport::Tcp(TcpSegment {
                 src_port: be16(0),
                 dst_port: be16(2),
@@ -247,7 +258,11 @@ fn transport(proto: IpNumber, p: &[u8], wire_len: usize) -> Result<Transport<'_>
             if p.len() < 8 {
                 return Err(DecodeError::BadIcmp);
             }
-            Ok(Transport::Echo(Echo { reply: kind == reply, id: be16(4), seq: be16(6) }))
+            Ok(Transport::Echo(Echo {
+                reply: kind == reply,
+                id: be16(4),
+                seq: be16(6),
+            }))
         }
         other => Ok(Transport::Other(other.0)),
     }
@@ -274,8 +289,13 @@ mod tests {
         let f = tcp_frame(b"GET / HTTP/1.1\r\n\r\n");
         let d = decode(LinkType::ETHERNET, &f).unwrap();
         assert_eq!(d.src, "10.244.0.1".parse::<IpAddr>().unwrap());
-        let Transport::Tcp(t) = d.transport else { panic!("not tcp") };
-        assert_eq!((t.src_port, t.dst_port, t.seq, t.ack), (40000, 8080, 1000, 77));
+        let Transport::Tcp(t) = d.transport else {
+            panic!("not tcp")
+        };
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.ack),
+            (40000, 8080, 1000, 77)
+        );
         assert!(t.has(tcp_flags::ACK | tcp_flags::PSH));
         assert_eq!(t.payload, b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(t.missing, 0);
@@ -304,8 +324,14 @@ mod tests {
     #[test]
     fn truncated_tcp_header_is_an_error() {
         let f = tcp_frame(b"");
-        assert_eq!(decode(LinkType::ETHERNET, &f[..14 + 20 + 10]), Err(DecodeError::BadTcp));
-        assert_eq!(decode(LinkType::ETHERNET, &f[..14 + 10]), Err(DecodeError::BadIp));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..14 + 20 + 10]),
+            Err(DecodeError::BadTcp)
+        );
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..14 + 10]),
+            Err(DecodeError::BadIp)
+        );
     }
 
     #[test]
@@ -316,7 +342,14 @@ mod tests {
             .write(&mut out, b"dns")
             .unwrap();
         let d = decode(LinkType::RAW, &out).unwrap();
-        assert_eq!(d.transport, Transport::Udp { src_port: 5353, dst_port: 53, payload: b"dns" });
+        assert_eq!(
+            d.transport,
+            Transport::Udp {
+                src_port: 5353,
+                dst_port: 53,
+                payload: b"dns"
+            }
+        );
 
         out.clear();
         PacketBuilder::ipv6([1; 16], [2; 16], 64)
@@ -324,7 +357,14 @@ mod tests {
             .write(&mut out, b"ping")
             .unwrap();
         let d = decode(LinkType::IPV6, &out).unwrap();
-        assert_eq!(d.transport, Transport::Echo(Echo { reply: true, id: 7, seq: 9 }));
+        assert_eq!(
+            d.transport,
+            Transport::Echo(Echo {
+                reply: true,
+                id: 7,
+                seq: 9
+            })
+        );
 
         out.clear();
         PacketBuilder::ipv4([1; 4], [2; 4], 64)
@@ -332,7 +372,14 @@ mod tests {
             .write(&mut out, b"")
             .unwrap();
         let d = decode(LinkType::IPV4, &out).unwrap();
-        assert_eq!(d.transport, Transport::Echo(Echo { reply: false, id: 3, seq: 4 }));
+        assert_eq!(
+            d.transport,
+            Transport::Echo(Echo {
+                reply: false,
+                id: 3,
+                seq: 4
+            })
+        );
     }
 
     #[test]

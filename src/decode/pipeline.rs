@@ -13,7 +13,7 @@ use super::flow::{EndReason, FlowId, FlowInfo, FlowKey, FlowState, Proto};
 use super::http::{Exchange, HttpConfig, HttpCounters, HttpError, HttpParser, HttpState, Side};
 use super::icmp::{EchoTracker, PingOutcome, PingResult};
 use super::packet::{self, DecodeError, TcpSegment, Transport, tcp_flags};
-use super::reassembly::{Arrival, Chunk, ReassemblyCounters, Reassembler};
+use super::reassembly::{Arrival, Chunk, Reassembler, ReassemblyCounters};
 use crate::wire::{Nanos, Packet};
 
 /// Limits of the pipeline; every buffer it keeps is bounded by one of these.
@@ -130,7 +130,10 @@ impl Stats {
             ("tcp_gaps", self.reassembly.gaps),
             ("tcp_gap_bytes", self.reassembly.gap_bytes),
             ("tcp_buffer_overflows", self.reassembly.buffer_overflows),
-            ("tcp_total_buffer_overflows", self.reassembly_total_overflows),
+            (
+                "tcp_total_buffer_overflows",
+                self.reassembly_total_overflows,
+            ),
             ("http_orphan_responses", self.http.orphan_responses),
             ("http_resyncs", self.http.resyncs),
             ("http_pending_overflow", self.http.pending_overflow),
@@ -143,7 +146,11 @@ impl Stats {
 
     /// Total decode errors (not counting non-IP frames, which are not errors).
     pub fn decode_errors(&self) -> u64 {
-        self.decode.iter().filter(|(k, _)| **k != DecodeError::NotIp.as_str()).map(|(_, v)| v).sum()
+        self.decode
+            .iter()
+            .filter(|(k, _)| **k != DecodeError::NotIp.as_str())
+            .map(|(_, v)| v)
+            .sum()
     }
 }
 
@@ -220,7 +227,11 @@ impl Pipeline {
                 let dst = SocketAddr::new(d.dst, seg.dst_port);
                 self.tcp(ts, src, dst, &seg, frame_len, out);
             }
-            Transport::Udp { src_port, dst_port, payload } => {
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
                 let src = SocketAddr::new(d.src, src_port);
                 let dst = SocketAddr::new(d.dst, dst_port);
                 let flow = self.flow(Proto::Udp, ts, src, dst, false, out);
@@ -232,9 +243,11 @@ impl Pipeline {
             }
             Transport::Echo(e) => {
                 if e.reply {
-                    self.echo.reply(ts, d.src, d.dst, e.id, e.seq, &mut self.pings);
+                    self.echo
+                        .reply(ts, d.src, d.dst, e.id, e.seq, &mut self.pings);
                 } else {
-                    self.echo.request(ts, d.src, d.dst, e.id, e.seq, &mut self.pings);
+                    self.echo
+                        .request(ts, d.src, d.dst, e.id, e.seq, &mut self.pings);
                 }
                 self.emit_pings(out);
             }
@@ -287,7 +300,15 @@ impl Pipeline {
     }
 
     /// The flow for a packet from `src` to `dst`, created when new.
-    fn flow(&mut self, proto: Proto, ts: Nanos, src: SocketAddr, dst: SocketAddr, syn_ack: bool, out: &mut Vec<Event>) -> &mut Flow {
+    fn flow(
+        &mut self,
+        proto: Proto,
+        ts: Nanos,
+        src: SocketAddr,
+        dst: SocketAddr,
+        syn_ack: bool,
+        out: &mut Vec<Event>,
+    ) -> &mut Flow {
         let key = FlowKey::new(proto, src, dst);
         if !self.flows.contains_key(&key) {
             if self.flows.len() >= self.config.max_flows {
@@ -309,7 +330,15 @@ impl Pipeline {
         })
     }
 
-    fn tcp(&mut self, ts: Nanos, src: SocketAddr, dst: SocketAddr, seg: &TcpSegment<'_>, frame_len: u64, out: &mut Vec<Event>) {
+    fn tcp(
+        &mut self,
+        ts: Nanos,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &TcpSegment<'_>,
+        frame_len: u64,
+        out: &mut Vec<Event>,
+    ) {
         let syn = seg.has(tcp_flags::SYN);
         let ack = seg.has(tcp_flags::ACK);
         let per_dir_cap = self.config.reassembly_per_direction;
@@ -317,7 +346,11 @@ impl Pipeline {
         if syn && !ack {
             // A new connection on the 5-tuple of one that is over: the old one leaves first.
             let key = FlowKey::new(Proto::Tcp, src, dst);
-            if self.flows.get(&key).is_some_and(|f| f.info.state.is_final()) {
+            if self
+                .flows
+                .get(&key)
+                .is_some_and(|f| f.info.state.is_final())
+            {
                 self.remove_flows(vec![(key, EndReason::Finished)], out);
             }
         }
@@ -345,13 +378,29 @@ impl Pipeline {
                 flow.roles_known = true;
             }
             if flow.http.is_none() && !flow.http_finished {
-                flow.http = Some(Box::new(HttpParser::new(flow.info.id, http_config, flow.info.midstream)));
+                flow.http = Some(Box::new(HttpParser::new(
+                    flow.info.id,
+                    http_config,
+                    flow.info.midstream,
+                )));
             }
-            let Flow { streams, http, info, .. } = flow;
+            let Flow {
+                streams,
+                http,
+                info,
+                ..
+            } = flow;
             let side = side_name(dir);
-            let arrival = streams[dir].segment(ts, seg.seq, seg.payload, seg.missing, per_dir_cap, &mut |c| {
-                feed(http, side, c, &mut exchanges);
-            });
+            let arrival = streams[dir].segment(
+                ts,
+                seg.seq,
+                seg.payload,
+                seg.missing,
+                per_dir_cap,
+                &mut |c| {
+                    feed(http, side, c, &mut exchanges);
+                },
+            );
             match arrival {
                 Arrival::Retransmission => info.sides[dir].retransmissions += 1,
                 Arrival::OutOfOrder => info.sides[dir].out_of_order += 1,
@@ -404,13 +453,23 @@ impl Pipeline {
         self.scratch = exchanges;
     }
 
-    fn emit_exchanges(&mut self, exchanges: &mut Vec<Exchange>, client: SocketAddr, server: SocketAddr, out: &mut Vec<Event>) {
+    fn emit_exchanges(
+        &mut self,
+        exchanges: &mut Vec<Exchange>,
+        client: SocketAddr,
+        server: SocketAddr,
+        out: &mut Vec<Event>,
+    ) {
         for exchange in exchanges.drain(..) {
             self.stats.exchanges += 1;
             if exchange.response.is_none() {
                 self.stats.unanswered += 1;
             }
-            out.push(Event::Exchange(Box::new(ExchangeEvent { exchange, client, server })));
+            out.push(Event::Exchange(Box::new(ExchangeEvent {
+                exchange,
+                client,
+                server,
+            })));
         }
     }
 
@@ -437,13 +496,20 @@ impl Pipeline {
 
     /// Evicts the least recently active eighth of the table.
     fn evict_oldest(&mut self, out: &mut Vec<Event>) {
-        let mut by_age: Vec<(Nanos, FlowKey)> = self.flows.iter().map(|(k, f)| (f.info.last_seen, *k)).collect();
+        let mut by_age: Vec<(Nanos, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.info.last_seen, *k))
+            .collect();
         let n = (by_age.len() / 8).max(1).min(by_age.len());
         if n == 0 {
             return;
         }
         by_age.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
-        let gone = by_age[..n].iter().map(|(_, k)| (*k, EndReason::Capacity)).collect();
+        let gone = by_age[..n]
+            .iter()
+            .map(|(_, k)| (*k, EndReason::Capacity))
+            .collect();
         self.remove_flows(gone, out);
     }
 
@@ -463,7 +529,9 @@ impl Pipeline {
 
     fn end_flow(&mut self, mut flow: Flow, reason: EndReason, out: &mut Vec<Event>) {
         let mut exchanges = std::mem::take(&mut self.scratch);
-        self.buffered = self.buffered.saturating_sub(flow.streams[0].buffered() + flow.streams[1].buffered());
+        self.buffered = self
+            .buffered
+            .saturating_sub(flow.streams[0].buffered() + flow.streams[1].buffered());
         if !flow.http_finished {
             let ts = flow.info.last_seen;
             let Flow { streams, http, .. } = &mut flow;
@@ -564,7 +632,11 @@ fn track_tcp(flow: &mut Flow, ts: Nanos, src: SocketAddr, seg: &TcpSegment<'_>, 
         info.sides[dir].fins += 1;
         if info.state != FlowState::Reset {
             let both = info.sides[0].fins > 0 && info.sides[1].fins > 0;
-            info.state = if both { FlowState::Closed } else { FlowState::Closing };
+            info.state = if both {
+                FlowState::Closed
+            } else {
+                FlowState::Closing
+            };
         }
     }
 }
@@ -577,7 +649,11 @@ fn should_swap(flow: &Flow, dir: usize, payload: &[u8]) -> bool {
         false
     } else {
         // No clue in the bytes: the lower port is usually the server's.
-        let (sender, receiver) = if dir == 0 { (flow.info.client, flow.info.server) } else { (flow.info.server, flow.info.client) };
+        let (sender, receiver) = if dir == 0 {
+            (flow.info.client, flow.info.server)
+        } else {
+            (flow.info.server, flow.info.client)
+        };
         sender.port() < receiver.port()
     };
     sender_is_server == (dir == 0)
@@ -585,6 +661,10 @@ fn should_swap(flow: &Flow, dir: usize, payload: &[u8]) -> bool {
 
 /// Whether bytes start like an HTTP request line (`TOKEN SP`).
 fn looks_like_request(p: &[u8]) -> bool {
-    let token_len = p.iter().take(24).take_while(|b| b.is_ascii_uppercase() || **b == b'_' || **b == b'-').count();
+    let token_len = p
+        .iter()
+        .take(24)
+        .take_while(|b| b.is_ascii_uppercase() || **b == b'_' || **b == b'-')
+        .count();
     token_len > 0 && p.get(token_len) == Some(&b' ')
 }

@@ -158,7 +158,12 @@ impl Reassembler {
         if rel > 0 {
             self.counters.out_of_order += 1;
             let offset = self.next + rel.unsigned_abs();
-            self.buffer(Pending { offset, ts, data: payload.to_vec(), lost: u64::from(missing) });
+            self.buffer(Pending {
+                offset,
+                ts,
+                data: payload.to_vec(),
+                lost: u64::from(missing),
+            });
             while self.buffered > cap && !self.pending.is_empty() {
                 self.counters.buffer_overflows += 1;
                 self.skip_hole(sink);
@@ -175,7 +180,11 @@ impl Reassembler {
         }
         self.deliver(ts, payload, u64::from(missing), skip, sink);
         self.drain(sink);
-        if skip > 0 { Arrival::Retransmission } else { Arrival::InOrder }
+        if skip > 0 {
+            Arrival::Retransmission
+        } else {
+            Arrival::InOrder
+        }
     }
 
     /// A FIN with this sequence number and payload length: the stream ends after it.
@@ -210,7 +219,10 @@ impl Reassembler {
             return;
         }
         while self.next < target {
-            let hole_end = self.pending.first().map_or(target, |p| p.offset.min(target));
+            let hole_end = self
+                .pending
+                .first()
+                .map_or(target, |p| p.offset.min(target));
             if hole_end > self.next {
                 self.gap(ts, hole_end - self.next, sink);
             }
@@ -233,9 +245,18 @@ impl Reassembler {
     }
 
     /// Delivers `payload` (+ `lost` uncaptured bytes) minus its first `skip` bytes.
-    fn deliver(&mut self, ts: Nanos, payload: &[u8], lost: u64, skip: u64, sink: &mut impl FnMut(Chunk<'_>)) {
+    fn deliver(
+        &mut self,
+        ts: Nanos,
+        payload: &[u8],
+        lost: u64,
+        skip: u64,
+        sink: &mut impl FnMut(Chunk<'_>),
+    ) {
         let wire_len = payload.len() as u64 + lost;
-        let captured = payload.get(usize::try_from(skip).unwrap_or(usize::MAX)..).unwrap_or(&[]);
+        let captured = payload
+            .get(usize::try_from(skip).unwrap_or(usize::MAX)..)
+            .unwrap_or(&[]);
         if !captured.is_empty() {
             sink(Chunk::Data(ts, captured));
             self.advance(captured.len() as u64);
@@ -254,7 +275,11 @@ impl Reassembler {
 
     fn buffer(&mut self, seg: Pending) {
         let at = self.pending.partition_point(|p| p.offset < seg.offset);
-        if self.pending.get(at).is_some_and(|p| p.offset == seg.offset && p.end() >= seg.end()) {
+        if self
+            .pending
+            .get(at)
+            .is_some_and(|p| p.offset == seg.offset && p.end() >= seg.end())
+        {
             self.counters.retransmissions += 1;
             return;
         }
@@ -294,7 +319,9 @@ mod tests {
     fn run(r: &mut Reassembler, segs: &[(u32, &[u8], u32)], cap: usize) -> Vec<u8> {
         let mut out = Vec::new();
         for &(seq, data, missing) in segs {
-            r.segment(Nanos(0), seq, data, missing, cap, &mut |c| push(&mut out, c));
+            r.segment(Nanos(0), seq, data, missing, cap, &mut |c| {
+                push(&mut out, c)
+            });
         }
         out
     }
@@ -310,7 +337,10 @@ mod tests {
     fn in_order_after_syn() {
         let mut r = Reassembler::default();
         r.syn(99);
-        assert_eq!(run(&mut r, &[(100, b"abc", 0), (103, b"def", 0)], 1 << 20), b"abcdef");
+        assert_eq!(
+            run(&mut r, &[(100, b"abc", 0), (103, b"def", 0)], 1 << 20),
+            b"abcdef"
+        );
         assert_eq!(r.delivered(), 6);
     }
 
@@ -318,8 +348,13 @@ mod tests {
     fn reordered_duplicated_and_overlapping() {
         let mut r = Reassembler::default();
         r.syn(0);
-        let segs: &[(u32, &[u8], u32)] =
-            &[(4, b"def", 0), (1, b"abc", 0), (1, b"abc", 0), (5, b"efgh", 0), (7, b"ghij", 0)];
+        let segs: &[(u32, &[u8], u32)] = &[
+            (4, b"def", 0),
+            (1, b"abc", 0),
+            (1, b"abc", 0),
+            (5, b"efgh", 0),
+            (7, b"ghij", 0),
+        ];
         assert_eq!(run(&mut r, segs, 1 << 20), b"abcdefghij");
         let c = r.counters();
         assert_eq!((c.out_of_order, c.retransmissions, c.overlaps), (1, 1, 2));
@@ -337,7 +372,10 @@ mod tests {
     #[test]
     fn midstream_start_and_truncated_tail() {
         let mut r = Reassembler::default();
-        assert_eq!(run(&mut r, &[(5000, b"ab", 3), (5005, b"cd", 0)], 1 << 20), b"ab???cd");
+        assert_eq!(
+            run(&mut r, &[(5000, b"ab", 3), (5005, b"cd", 0)], 1 << 20),
+            b"ab???cd"
+        );
         assert_eq!(r.counters().gap_bytes, 3);
     }
 

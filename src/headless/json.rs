@@ -21,7 +21,9 @@ pub(super) struct JsonOutput<W: Write> {
 
 impl<W: Write> JsonOutput<W> {
     pub(super) fn new(out: W) -> Self {
-        JsonOutput { out: BufWriter::with_capacity(64 * 1024, out) }
+        JsonOutput {
+            out: BufWriter::with_capacity(64 * 1024, out),
+        }
     }
 
     fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {

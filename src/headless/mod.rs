@@ -64,7 +64,10 @@ pub fn run<R: Read, W: Write>(
         match reader.next_record() {
             Ok(Some(Record::Packet(p))) => pipeline.push(&p, &mut events),
             Ok(Some(Record::Stats(s))) => {
-                let total = s.dropped.unwrap_or(0).saturating_add(s.os_dropped.unwrap_or(0));
+                let total = s
+                    .dropped
+                    .unwrap_or(0)
+                    .saturating_add(s.os_dropped.unwrap_or(0));
                 if dropped_by_interface.len() <= s.interface {
                     dropped_by_interface.resize(s.interface + 1, 0);
                 }

@@ -16,7 +16,10 @@ pub(super) struct TableOutput<W: Write> {
 
 impl<W: Write> TableOutput<W> {
     pub(super) fn new(out: W) -> Self {
-        TableOutput { out: BufWriter::new(out), header_done: false }
+        TableOutput {
+            out: BufWriter::new(out),
+            header_done: false,
+        }
     }
 }
 
@@ -53,9 +56,16 @@ impl<W: Write> Output for TableOutput<W> {
         match event {
             Event::Exchange(e) => {
                 let x = &e.exchange;
-                let status = x.response.as_ref().map_or_else(|| "-".to_owned(), |r| r.status.to_string());
+                let status = x
+                    .response
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |r| r.status.to_string());
                 let body = x.response.as_ref().map_or(0, |r| r.message.body_len);
-                let target = format!("{}{}", x.request.host.as_deref().unwrap_or(""), x.request.path);
+                let target = format!(
+                    "{}{}",
+                    x.request.host.as_deref().unwrap_or(""),
+                    x.request.path
+                );
                 writeln!(
                     self.out,
                     "{:<12} {:<7} {:>6} {:>9} {:>7}  {:<40} {} -> {}",
@@ -75,7 +85,14 @@ impl<W: Write> Output for TableOutput<W> {
                     PingOutcome::Duplicate { rtt } => format!("rtt {} (DUP!)", millis(Some(rtt))),
                     PingOutcome::Lost => "lost".to_owned(),
                 };
-                writeln!(self.out, "{:<12} PING    {} -> {} seq={} {result}", clock(p.sent), p.source, p.target, p.seq)
+                writeln!(
+                    self.out,
+                    "{:<12} PING    {} -> {} seq={} {result}",
+                    clock(p.sent),
+                    p.source,
+                    p.target,
+                    p.seq
+                )
             }
             Event::FlowEnded(f, end) => writeln!(
                 self.out,
@@ -108,7 +125,12 @@ impl<W: Write> Output for TableOutput<W> {
             st.ping_replies,
             st.ping_lost
         )?;
-        writeln!(self.out, "{} decode errors, {} dropped by the capture", st.decode_errors(), s.capture_dropped)?;
+        writeln!(
+            self.out,
+            "{} decode errors, {} dropped by the capture",
+            st.decode_errors(),
+            s.capture_dropped
+        )?;
         let drops = st.drops_and_errors();
         if !drops.is_empty() {
             let list: Vec<String> = drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
