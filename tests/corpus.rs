@@ -98,7 +98,7 @@ fn tshark_exchanges(path: &Path, extra: &[&str]) -> Vec<(String, String, Option<
             // Interim 1xx responses are listed too; the final one is the last.
             let status = status_by_request
                 .get(f[0])
-                .and_then(|v| v.iter().copied().filter(|c| *c >= 200 || *c == 101).last());
+                .and_then(|v| v.iter().copied().rfind(|c| *c >= 200 || *c == 101));
             (f[1].to_owned(), f.get(2).unwrap_or(&"").to_string(), status)
         })
         .collect();

@@ -16,5 +16,8 @@ pub mod link;
 pub mod packet;
 pub mod pipeline;
 pub mod reassembly;
+pub mod stats;
+mod tcp;
 
-pub use pipeline::{Event, Pipeline, PipelineConfig, Stats};
+pub use pipeline::{Event, ExchangeEvent, Pipeline, PipelineConfig};
+pub use stats::Stats;

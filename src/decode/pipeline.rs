@@ -10,10 +10,12 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::flow::{EndReason, FlowId, FlowInfo, FlowKey, FlowState, Proto};
-use super::http::{Exchange, HttpConfig, HttpCounters, HttpError, HttpParser, HttpState, Side};
+use super::http::{Exchange, HttpConfig, HttpParser};
 use super::icmp::{EchoTracker, PingOutcome, PingResult};
-use super::packet::{self, DecodeError, TcpSegment, Transport, tcp_flags};
-use super::reassembly::{Arrival, Chunk, Reassembler, ReassemblyCounters};
+use super::packet::{self, TcpSegment, Transport, tcp_flags};
+use super::reassembly::{Arrival, Reassembler};
+use super::stats::{Stats, add_http_counters};
+use super::tcp::{Flow, add_flow_counters, feed, should_swap, side_name, track_tcp};
 use crate::wire::{Nanos, Packet};
 
 /// Limits of the pipeline; every buffer it keeps is bounded by one of these.
@@ -75,94 +77,6 @@ pub enum Event {
     FlowEnded(Box<FlowInfo>, EndReason),
     /// A ping was answered, duplicated or lost.
     Ping(PingResult),
-}
-
-/// Counters for everything the pipeline saw, dropped or could not decode.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Packets pushed.
-    pub packets: u64,
-    /// Their length on the wire.
-    pub bytes: u64,
-    /// Decode errors and non-IP frames by kind.
-    pub decode: FxHashMap<&'static str, u64>,
-    /// Non-first IP fragments (not reassembled).
-    pub ip_fragments: u64,
-    /// Packets of other IP protocols, or ICMP other than echo.
-    pub other_protocols: u64,
-    /// Flows created.
-    pub flows: u64,
-    /// Flows evicted for idleness.
-    pub flows_evicted_idle: u64,
-    /// Flows evicted to stay under the flow cap.
-    pub flows_evicted_capacity: u64,
-    /// TCP reassembly counters over all flows.
-    pub reassembly: ReassemblyCounters,
-    /// Times the global reassembly cap forced a flow's holes to be skipped.
-    pub reassembly_total_overflows: u64,
-    /// HTTP parser counters over all flows.
-    pub http: HttpCounters,
-    /// Flows whose HTTP parsing stopped on a malformed message, by kind.
-    pub http_errors: FxHashMap<&'static str, u64>,
-    /// HTTP exchanges emitted.
-    pub exchanges: u64,
-    /// Exchanges emitted without a response.
-    pub unanswered: u64,
-    /// Echo replies paired.
-    pub ping_replies: u64,
-    /// Echo requests lost.
-    pub ping_lost: u64,
-    /// Duplicate echo replies.
-    pub ping_duplicates: u64,
-    /// Echo replies with no request, plus requests dropped by the table cap.
-    pub ping_unmatched: u64,
-}
-
-impl Stats {
-    /// Every drop, eviction and error counter with its stable name (zeros left out).
-    pub fn drops_and_errors(&self) -> Vec<(&'static str, u64)> {
-        let mut v: Vec<(&'static str, u64)> = self.decode.iter().map(|(k, v)| (*k, *v)).collect();
-        v.extend(self.http_errors.iter().map(|(k, v)| (*k, *v)));
-        v.extend([
-            ("ip_fragments", self.ip_fragments),
-            ("flows_evicted_idle", self.flows_evicted_idle),
-            ("flows_evicted_capacity", self.flows_evicted_capacity),
-            ("tcp_gaps", self.reassembly.gaps),
-            ("tcp_gap_bytes", self.reassembly.gap_bytes),
-            ("tcp_buffer_overflows", self.reassembly.buffer_overflows),
-            (
-                "tcp_total_buffer_overflows",
-                self.reassembly_total_overflows,
-            ),
-            ("http_orphan_responses", self.http.orphan_responses),
-            ("http_resyncs", self.http.resyncs),
-            ("http_pending_overflow", self.http.pending_overflow),
-            ("ping_unmatched", self.ping_unmatched),
-        ]);
-        v.retain(|(_, n)| *n > 0);
-        v.sort_unstable();
-        v
-    }
-
-    /// Total decode errors (not counting non-IP frames, which are not errors).
-    pub fn decode_errors(&self) -> u64 {
-        self.decode
-            .iter()
-            .filter(|(k, _)| **k != DecodeError::NotIp.as_str())
-            .map(|(_, v)| v)
-            .sum()
-    }
-}
-
-#[derive(Debug)]
-struct Flow {
-    info: FlowInfo,
-    streams: [Reassembler; 2],
-    http: Option<Box<HttpParser>>,
-    /// Whether client and server are known (from the handshake or the first payload).
-    roles_known: bool,
-    /// HTTP was finished early because the connection closed.
-    http_finished: bool,
 }
 
 /// The decode pipeline: link layer to HTTP exchanges and ping results.
@@ -551,120 +465,4 @@ impl Pipeline {
         add_flow_counters(&mut self.stats, &flow);
         out.push(Event::FlowEnded(Box::new(flow.info), reason));
     }
-}
-
-fn side_name(dir: usize) -> Side {
-    if dir == 0 { Side::Client } else { Side::Server }
-}
-
-/// Hands reassembled bytes to the flow's HTTP parser while it wants them.
-fn feed(http: &mut Option<Box<HttpParser>>, side: Side, chunk: Chunk<'_>, out: &mut Vec<Exchange>) {
-    let Some(h) = http.as_mut() else { return };
-    if !h.wants_data() {
-        return;
-    }
-    match chunk {
-        Chunk::Data(ts, bytes) => h.data(side, ts, bytes, out),
-        Chunk::Gap(ts, len) => h.gap(side, ts, len, out),
-    }
-}
-
-fn add_flow_counters(s: &mut Stats, f: &Flow) {
-    s.reassembly.add(f.streams[0].counters());
-    s.reassembly.add(f.streams[1].counters());
-    if let Some(h) = &f.http {
-        add_http_counters(s, h);
-    }
-}
-
-fn add_http_counters(s: &mut Stats, h: &HttpParser) {
-    s.http.add(&h.counters());
-    if let HttpState::Malformed(e) = h.state() {
-        *s.http_errors.entry(HttpError::as_str(e)).or_default() += 1;
-    }
-}
-
-/// Updates TCP state, handshake timing and per-direction counters.
-fn track_tcp(flow: &mut Flow, ts: Nanos, src: SocketAddr, seg: &TcpSegment<'_>, frame_len: u64) {
-    let info = &mut flow.info;
-    info.last_seen = ts;
-    let syn = seg.has(tcp_flags::SYN);
-    let ack = seg.has(tcp_flags::ACK);
-    if syn {
-        if !ack && info.syn_at.is_none() && info.packets() == 0 {
-            info.midstream = false;
-            info.state = FlowState::SynSent;
-            info.syn_at = Some(ts);
-            flow.roles_known = true;
-        } else if ack && info.syn_ack_at.is_none() {
-            info.syn_ack_at = Some(ts);
-            info.rtt_syn_synack = info.syn_at.map(|s| ts.since(s));
-            if info.packets() == 0 {
-                info.midstream = false;
-                flow.roles_known = true;
-            }
-            if info.state == FlowState::SynSent || info.packets() == 0 {
-                info.state = FlowState::SynReceived;
-            }
-        }
-    }
-    let dir = info.side_of(src);
-    let side = &mut info.sides[dir];
-    side.packets += 1;
-    side.bytes += frame_len;
-    side.payload_bytes += u64::from(seg.wire_len());
-    if seg.window == 0 && !seg.has(tcp_flags::RST) {
-        side.zero_windows += 1;
-    }
-    if syn {
-        flow.streams[dir].syn(seg.seq);
-    } else if ack && dir == 0 && info.state == FlowState::SynReceived {
-        info.rtt_synack_ack = info.syn_ack_at.map(|s| ts.since(s));
-        info.state = FlowState::Established;
-    }
-    if seg.wire_len() > 0 && matches!(info.state, FlowState::SynSent | FlowState::SynReceived) {
-        info.state = FlowState::Established;
-    }
-    if seg.has(tcp_flags::RST) {
-        info.sides[dir].resets += 1;
-        info.state = FlowState::Reset;
-    } else if seg.has(tcp_flags::FIN) {
-        info.sides[dir].fins += 1;
-        if info.state != FlowState::Reset {
-            let both = info.sides[0].fins > 0 && info.sides[1].fins > 0;
-            info.state = if both {
-                FlowState::Closed
-            } else {
-                FlowState::Closing
-            };
-        }
-    }
-}
-
-/// Mid-stream: decides from the first payload whether `dir`'s sender is really the server.
-fn should_swap(flow: &Flow, dir: usize, payload: &[u8]) -> bool {
-    let sender_is_server = if payload.starts_with(b"HTTP/") {
-        true
-    } else if looks_like_request(payload) {
-        false
-    } else {
-        // No clue in the bytes: the lower port is usually the server's.
-        let (sender, receiver) = if dir == 0 {
-            (flow.info.client, flow.info.server)
-        } else {
-            (flow.info.server, flow.info.client)
-        };
-        sender.port() < receiver.port()
-    };
-    sender_is_server == (dir == 0)
-}
-
-/// Whether bytes start like an HTTP request line (`TOKEN SP`).
-fn looks_like_request(p: &[u8]) -> bool {
-    let token_len = p
-        .iter()
-        .take(24)
-        .take_while(|b| b.is_ascii_uppercase() || **b == b'_' || **b == b'-')
-        .count();
-    token_len > 0 && p.get(token_len) == Some(&b' ')
 }

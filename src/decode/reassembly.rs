@@ -320,7 +320,7 @@ mod tests {
         let mut out = Vec::new();
         for &(seq, data, missing) in segs {
             r.segment(Nanos(0), seq, data, missing, cap, &mut |c| {
-                push(&mut out, c)
+                push(&mut out, c);
             });
         }
         out

@@ -47,7 +47,7 @@ pub(super) fn block_len(len: u32) -> Result<usize, &'static str> {
     let len = len as usize;
     if len < MIN_BLOCK {
         Err("block length below 12")
-    } else if len % 4 != 0 {
+    } else if !len.is_multiple_of(4) {
         Err("block length not a multiple of 4")
     } else if len > MAX_RECORD_LEN {
         Err("block length over 256 MiB")

@@ -57,7 +57,7 @@ fn pcap_record(e: Endian, secs: u32, frac: u32, data: &[u8], orig_len: u32) -> V
 }
 
 fn pad(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }
