@@ -7,13 +7,15 @@
 //! and everything after is ignored (and counted). Gaps are never fatal: the
 //! parser skips to the next message start.
 //!
-//! Submodules: `detect` (start lines), `head` (header blocks),
-//! `body` (body framing), `pairing` (the request queue) and `parser` (the
-//! per-direction state machine).
+//! Submodules: `detect` (start lines), `head` (header blocks), `body` (body
+//! framing), `scan` (finding the next message start), `assemble` (heads to
+//! messages), `pairing` (the request queue) and `parser` (the per-direction
+//! state machine).
 //!
 //! Pure: no I/O, no clocks; time comes with the data: a message's first and
 //! last byte times are the `ts` of the `data` calls that carried those bytes.
 
+mod assemble;
 mod body;
 mod detect;
 mod head;
@@ -21,11 +23,13 @@ mod pairing;
 mod parser;
 #[cfg(test)]
 mod proptests;
+mod scan;
 #[cfg(test)]
 mod tests;
 
+use assemble::Current;
 use pairing::Pairing;
-use parser::{Current, Half};
+use parser::Half;
 
 use crate::decode::flow::FlowId;
 use crate::wire::Nanos;

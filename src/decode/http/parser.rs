@@ -8,22 +8,15 @@
 
 use std::mem;
 
+use super::assemble::AnyHead;
 use super::body::{Body, GapStep, Step};
 use super::detect::{self, Verdict};
-use super::head::{self, Parsed, RequestHead, ResponseHead, Transfer};
+use super::head::{self, Parsed};
 use super::pairing::{self, Pairing};
-use super::{
-    BodyFraming, Exchange, HttpConfig, HttpError, HttpParser, HttpState, Request, Response, Side,
-};
+use super::scan::Scan;
+use super::{Exchange, HttpConfig, HttpError, HttpParser, HttpState, Side};
 use crate::decode::flow::FlowId;
 use crate::wire::Nanos;
-
-/// Bytes a side may be scanned for a message start before a flow that has not
-/// shown any HTTP yet is declared not HTTP.
-pub(super) const SCAN_WINDOW: u64 = 64 * 1024;
-
-/// Interim responses remembered for one final response (more are dropped).
-const MAX_INTERIM: usize = 16;
 
 /// Where one direction stands.
 #[derive(Debug)]
@@ -46,48 +39,19 @@ pub(super) enum Phase {
     Closed,
 }
 
-/// The state of a scan for a message start.
-#[derive(Debug)]
-pub(super) struct Scan {
-    /// The next byte begins a line.
-    at_line_start: bool,
-    /// [`Half::buf`] holds the start of the current line, still a candidate.
-    live: bool,
-    /// Time of the first byte of the held line.
-    line_ts: Nanos,
-    /// Bytes passed over so far.
-    skipped: u64,
-    /// Whether this scan was counted in `resyncs`.
-    counted: bool,
-}
-
-impl Scan {
-    /// A scan starting at a line start; `counted` when the caller counted it already.
-    fn new(counted: bool) -> Self {
-        Scan {
-            at_line_start: true,
-            live: false,
-            line_ts: Nanos(0),
-            skipped: 0,
-            counted,
-        }
-    }
-}
-
-/// One direction of the connection.
 #[derive(Debug)]
 pub(super) struct Half {
     pub(super) phase: Phase,
     /// A partial header block, or a scanned line that may start one.
     pub(super) buf: Vec<u8>,
     /// Time of the current message's first byte.
-    first_ts: Nanos,
+    pub(super) first_ts: Nanos,
     /// Time of the latest byte of the current message.
-    last_ts: Nanos,
+    pub(super) last_ts: Nanos,
     /// The next start line must pass the quick check, or the flow is not HTTP.
-    detect: bool,
+    pub(super) detect: bool,
     /// The current message start was found by a scan (a false find is skipped, not fatal).
-    scanned: bool,
+    pub(super) scanned: bool,
 }
 
 impl Half {
@@ -118,23 +82,6 @@ impl Half {
     }
 }
 
-/// The server's response whose body is still coming.
-#[derive(Debug)]
-pub(super) struct Current {
-    pub(super) response: Response,
-    /// The request it answers; `None` for an orphan.
-    target: Option<u64>,
-    /// The flow becomes a tunnel once this response is whole.
-    tunnel: bool,
-}
-
-/// A parsed header block of either kind.
-enum AnyHead {
-    Request(RequestHead),
-    Response(ResponseHead),
-}
-
-/// The outcome of looking at a (possibly partial) header block.
 enum Block {
     Partial,
     Done(usize, AnyHead),
@@ -144,7 +91,7 @@ enum Block {
 
 /// Empties a buffer, keeping a small allocation for the next split header
 /// block but returning a large one (a rare huge header must not pin memory).
-fn release(buf: &mut Vec<u8>) {
+pub(super) fn release(buf: &mut Vec<u8>) {
     if buf.capacity() > 1024 {
         *buf = Vec::new();
     } else {
@@ -185,71 +132,9 @@ fn map<T>(p: Parsed<T>, f: fn(T) -> AnyHead) -> Block {
     }
 }
 
-/// Looks for a message start in `bytes`, continuing the scan `s` whose held
-/// line is in `buf`. Returns `(used, in_buf)` when found: `bytes[..used]` were
-/// passed over, or (when `in_buf`) moved into `buf`, which now begins the message.
-fn scan_bytes(
-    s: &mut Scan,
-    buf: &mut Vec<u8>,
-    bytes: &[u8],
-    ts: Nanos,
-    cap: usize,
-    is_start: fn(&[u8]) -> Verdict,
-) -> Option<(usize, bool)> {
-    let mut pos = 0;
-    if !s.at_line_start {
-        let nl = bytes.iter().position(|&b| b == b'\n');
-        let end = nl.map_or(bytes.len(), |k| k + 1);
-        if s.live {
-            if buf.len() + end <= cap {
-                buf.extend_from_slice(&bytes[..end]);
-                match is_start(buf) {
-                    Verdict::Yes => return Some((end, true)),
-                    Verdict::NeedMore if nl.is_none() => return None,
-                    _ => {}
-                }
-                s.skipped += (buf.len() - end) as u64;
-            } else {
-                s.skipped += buf.len() as u64;
-            }
-            s.live = false;
-            release(buf);
-        }
-        s.skipped += end as u64;
-        nl?;
-        s.at_line_start = true;
-        pos = end;
-    }
-    while pos < bytes.len() {
-        let rest = &bytes[pos..];
-        let window = &rest[..rest.len().min(cap)];
-        match is_start(window) {
-            Verdict::Yes => return Some((pos, false)),
-            Verdict::NeedMore if rest.len() < cap && !rest.contains(&b'\n') => {
-                // The line goes on in the next chunk: hold it (it is short).
-                buf.extend_from_slice(rest);
-                s.live = true;
-                s.at_line_start = false;
-                s.line_ts = ts;
-                return None;
-            }
-            _ => {
-                let Some(k) = rest.iter().position(|&b| b == b'\n') else {
-                    s.skipped += rest.len() as u64;
-                    s.at_line_start = false;
-                    return None;
-                };
-                s.skipped += k as u64 + 1;
-                pos += k + 1;
-            }
-        }
-    }
-    None
-}
-
 impl HttpParser {
     /// The parser's direction `side`.
-    fn half(&mut self, side: Side) -> &mut Half {
+    pub(super) fn half(&mut self, side: Side) -> &mut Half {
         match side {
             Side::Client => &mut self.client,
             Side::Server => &mut self.server,
@@ -257,7 +142,7 @@ impl HttpParser {
     }
 
     /// Header blocks may not be longer than this.
-    fn cap(&self) -> usize {
+    pub(super) fn cap(&self) -> usize {
         self.config.max_header_bytes
     }
 
@@ -391,206 +276,6 @@ impl HttpParser {
             self.malformed(side, e, out);
         }
         0
-    }
-
-    /// Scans for a message start.
-    fn scan(&mut self, side: Side, ts: Nanos, bytes: &[u8]) -> usize {
-        let cap = self.cap();
-        let is_start = match side {
-            Side::Client => detect::request_line,
-            Side::Server => detect::status_line,
-        };
-        let detecting = self.state == HttpState::Detecting;
-        let half = match side {
-            Side::Client => &mut self.client,
-            Side::Server => &mut self.server,
-        };
-        let Phase::Scan(s) = &mut half.phase else {
-            return 0;
-        };
-        let found = scan_bytes(s, &mut half.buf, bytes, ts, cap, is_start);
-        if s.skipped > 0 && !s.counted {
-            s.counted = true;
-            self.counters.resyncs += 1;
-        }
-        let too_far = detecting && s.skipped > SCAN_WINDOW;
-        let line_ts = s.line_ts;
-        let Some((used, in_buf)) = found else {
-            if too_far {
-                half.buf = Vec::new();
-                self.state = HttpState::NotHttp;
-            }
-            return bytes.len();
-        };
-        half.detect = false;
-        half.scanned = true;
-        if in_buf {
-            half.phase = Phase::Head;
-            half.first_ts = line_ts;
-        } else {
-            half.phase = Phase::Idle;
-        }
-        used
-    }
-
-    /// A head was parsed: start its message.
-    fn begin(&mut self, side: Side, head: AnyHead, ts: Nanos, out: &mut Vec<Exchange>) {
-        if self.state == HttpState::Detecting {
-            self.state = HttpState::Http;
-        }
-        let half = self.half(side);
-        half.detect = false;
-        half.scanned = false;
-        half.last_ts = ts;
-        let first = half.first_ts;
-        match head {
-            AnyHead::Request(r) => self.begin_request(r, first, out),
-            AnyHead::Response(r) => self.begin_response(r, first, out),
-        }
-    }
-
-    /// A request head: queue it and start its body.
-    fn begin_request(&mut self, r: RequestHead, first: Nanos, out: &mut Vec<Exchange>) {
-        let connect = r.method.eq_ignore_ascii_case("CONNECT");
-        let (framing, length) = match (r.head.transfer, r.head.content_length) {
-            _ if connect => (BodyFraming::None, 0),
-            (Transfer::Chunked, _) => (BodyFraming::Chunked, 0),
-            // A request body must have a length the server can find (RFC 9112 section 6.3).
-            (Transfer::Other, _) => {
-                self.malformed(Side::Client, HttpError::BadHeader, out);
-                return;
-            }
-            (Transfer::Absent, Some(n)) => (BodyFraming::Length, n),
-            (Transfer::Absent, None) => (BodyFraming::None, 0),
-        };
-        let host = r.head.host.clone();
-        let request = Request {
-            method: r.method,
-            path: r.path,
-            host,
-            message: r.head.into_message(first),
-        };
-        let seq = self.pairs.push(request, self.flow, out, &mut self.counters);
-        self.request = Some(seq);
-        self.client.phase = Phase::Body(Body::new(
-            framing,
-            length,
-            self.config.body_preview,
-            self.cap(),
-        ));
-        if matches!(framing, BodyFraming::None) || length == 0 && framing == BodyFraming::Length {
-            self.finish_message(Side::Client, true, out);
-        }
-        if connect && matches!(self.client.phase, Phase::Idle) {
-            self.client.phase = Phase::Hold { ignored: false };
-        }
-    }
-
-    /// A response head: interim, or the answer to the oldest waiting request.
-    fn begin_response(&mut self, r: ResponseHead, first: Nanos, out: &mut Vec<Exchange>) {
-        let status = r.status;
-        if (100..200).contains(&status) && status != 101 {
-            if self.interim.len() < MAX_INTERIM {
-                self.interim.push(status);
-            }
-            self.server.phase = Phase::Idle;
-            return;
-        }
-        let target = self
-            .pairs
-            .next_unanswered()
-            .map(|(seq, m)| (seq, m.to_ascii_uppercase()));
-        let method = target.as_ref().map_or("", |(_, m)| m.as_str());
-        let connect = method == "CONNECT";
-        if target.is_none() {
-            self.counters.orphan_responses += 1;
-        }
-        let tunnel = status == 101 || connect && (200..300).contains(&status);
-        let bodiless = tunnel || method == "HEAD" || status < 200 || status == 204 || status == 304;
-        let (framing, length) = match (r.head.transfer, r.head.content_length) {
-            _ if bodiless => (BodyFraming::None, 0),
-            (Transfer::Chunked, _) => (BodyFraming::Chunked, 0),
-            (Transfer::Other, _) | (Transfer::Absent, None) => (BodyFraming::Close, 0),
-            (Transfer::Absent, Some(n)) => (BodyFraming::Length, n),
-        };
-        if connect && !tunnel {
-            // The tunnel was refused: the client speaks HTTP again.
-            if let Phase::Hold { ignored } = self.client.phase {
-                self.client.phase = if ignored {
-                    Phase::Scan(Scan::new(false))
-                } else {
-                    Phase::Idle
-                };
-            }
-        }
-        let response = Response {
-            status,
-            reason: r.reason,
-            interim: mem::take(&mut self.interim),
-            message: r.head.into_message(first),
-        };
-        self.response = Some(Current {
-            response,
-            target: target.map(|(seq, _)| seq),
-            tunnel,
-        });
-        self.server.phase = Phase::Body(Body::new(
-            framing,
-            length,
-            self.config.body_preview,
-            self.cap(),
-        ));
-        if framing == BodyFraming::None || length == 0 && framing == BodyFraming::Length {
-            self.finish_message(Side::Server, true, out);
-        }
-    }
-
-    /// The message in progress on `side` ends (`complete` unless cut short).
-    fn finish_message(&mut self, side: Side, complete: bool, out: &mut Vec<Exchange>) {
-        let half = self.half(side);
-        let last = half.last_ts;
-        let Phase::Body(body) = mem::replace(&mut half.phase, Phase::Idle) else {
-            return;
-        };
-        match side {
-            Side::Client => {
-                let Some(seq) = self.request.take() else {
-                    return;
-                };
-                if let Some(req) = self.pairs.request_mut(seq) {
-                    body.finish_into(&mut req.message, complete);
-                    req.message.last_byte = last;
-                }
-                self.pairs.request_done(seq);
-            }
-            Side::Server => {
-                let Some(mut cur) = self.response.take() else {
-                    return;
-                };
-                body.finish_into(&mut cur.response.message, complete);
-                cur.response.message.last_byte = last;
-                if let Some(seq) = cur.target {
-                    self.pairs.answer(seq, cur.response);
-                    if cur.tunnel {
-                        // Nothing after the switch is HTTP, so the request is as whole as it gets.
-                        self.pairs.request_done(seq);
-                    }
-                }
-                if cur.tunnel {
-                    self.state = HttpState::Tunnel;
-                }
-            }
-        }
-        self.pairs.emit_ready(self.flow, out);
-    }
-
-    /// Parsing stops for good; the message in progress on `side` is kept, incomplete.
-    fn malformed(&mut self, side: Side, e: HttpError, out: &mut Vec<Exchange>) {
-        self.state = HttpState::Malformed(e);
-        self.finish_message(side, false, out);
-        let half = self.half(side);
-        half.phase = Phase::Closed;
-        half.buf = Vec::new();
     }
 
     /// `len` bytes of `side` were lost.
