@@ -147,6 +147,10 @@ impl HttpParser {
     pub(super) fn finish_message(&mut self, side: Side, complete: bool, out: &mut Vec<Exchange>) {
         let half = self.half(side);
         let last = half.last_ts;
+        // Only a body in progress is finished; any other phase is left as it is.
+        if !matches!(half.phase, Phase::Body(_)) {
+            return;
+        }
         let Phase::Body(body) = mem::replace(&mut half.phase, Phase::Idle) else {
             return;
         };

@@ -89,6 +89,10 @@ enum Block {
     NotHttp,
 }
 
+/// Bytes of a first message within which detection rejects non-HTTP at once;
+/// beyond them, a start line is judged at its line end.
+const DETECT_EARLY: usize = 64;
+
 /// Empties a buffer, keeping a small allocation for the next split header
 /// block but returning a large one (a rare huge header must not pin memory).
 pub(super) fn release(buf: &mut Vec<u8>) {
@@ -238,8 +242,11 @@ impl HttpParser {
         half.buf.extend_from_slice(&bytes[..take]);
         half.last_ts = ts;
         // Without a new line end the block can neither complete nor outgrow the
-        // limit; httparse would only re-read it (detection still answers early).
-        if !half.detect && half.buf.len() < cap && !bytes[..take].contains(&b'\n') {
+        // limit, and re-reading it for every small chunk would be quadratic.
+        // Detection still looks at every chunk of the first few dozen bytes,
+        // so that binary protocols are turned away early.
+        let early = half.detect && half.buf.len() <= DETECT_EARLY;
+        if !early && half.buf.len() < cap && !bytes[..take].contains(&b'\n') {
             return take;
         }
         match parse_block(side, half.detect, &half.buf, cap) {
