@@ -39,6 +39,7 @@ pub(super) enum Phase {
     Closed,
 }
 
+/// One direction of the connection.
 #[derive(Debug)]
 pub(super) struct Half {
     pub(super) phase: Phase,
@@ -82,6 +83,7 @@ impl Half {
     }
 }
 
+/// The outcome of looking at a (possibly partial) header block.
 enum Block {
     Partial,
     Done(usize, AnyHead),

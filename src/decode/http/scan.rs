@@ -20,7 +20,7 @@ const SCAN_WINDOW: u64 = 64 * 1024;
 pub(super) struct Scan {
     /// The next byte begins a line.
     pub(super) at_line_start: bool,
-    /// the direction's buffer holds the start of the current line, still a candidate.
+    /// The direction's buffer holds the start of the current line, still a candidate.
     pub(super) live: bool,
     /// Time of the first byte of the held line.
     pub(super) line_ts: Nanos,
@@ -144,5 +144,77 @@ impl HttpParser {
             half.phase = Phase::Idle;
         }
         used
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `chunks` to a fresh scan; the offset in their concatenation where
+    /// a message start was found, and the bytes counted as skipped.
+    fn find(chunks: &[&[u8]], cap: usize, is_start: fn(&[u8]) -> Verdict) -> (Option<usize>, u64) {
+        let mut s = Scan::new(false);
+        let mut buf = Vec::new();
+        let mut at = 0;
+        for chunk in chunks {
+            if let Some((used, in_buf)) =
+                scan_bytes(&mut s, &mut buf, chunk, Nanos(0), cap, is_start)
+            {
+                let start = if in_buf {
+                    at + used - buf.len()
+                } else {
+                    at + used
+                };
+                return (Some(start), s.skipped);
+            }
+            at += chunk.len();
+        }
+        (None, s.skipped)
+    }
+
+    #[test]
+    fn finds_start_lines_across_chunks() {
+        type Case<'a> = (&'a [&'a [u8]], usize, Option<usize>, u64);
+        let req: &[Case<'_>] = &[
+            (&[b"GET / HTTP/1.1\r\n"], 100, Some(0), 0),
+            (&[b"body\nGET / HTTP/1.1\r\n"], 100, Some(5), 5),
+            (&[b"body\nGE", b"T / HTTP/1.1\r\n"], 100, Some(5), 5),
+            (&[b"bo", b"dy", b"\nGET / ", b"HTTP/1.1\n"], 100, Some(5), 5),
+            (&[b"{GET / HTTP/1.1\r\n"], 100, None, 17),
+            (
+                &[b"GET / HTTP/1.1 nope\r\nPUT /x HTTP/1.0\n"],
+                100,
+                Some(21),
+                21,
+            ),
+            // A candidate longer than the limit is passed over, whole.
+            (
+                &[b"GET /aaaaaaaaaa", b"aaaa HTTP/1.1\r\nGET / HTTP/1.1\r\n"],
+                20,
+                Some(30),
+                30,
+            ),
+            (&[b"no line end at all"], 100, None, 18),
+        ];
+        for (chunks, cap, want, skipped) in req {
+            assert_eq!(
+                find(chunks, *cap, detect::request_line),
+                (*want, *skipped),
+                "{chunks:?}"
+            );
+        }
+        let status: &[Case<'_>] = &[
+            (&[b"tail\r\nHTTP/1.1 200 OK\r\n"], 100, Some(6), 6),
+            (&[b"tail\r\nHTTP/1", b".1 200 OK\r\n"], 100, Some(6), 6),
+            (&[b"x HTTP/1.1 200 OK\r\n"], 100, None, 19),
+        ];
+        for (chunks, cap, want, skipped) in status {
+            assert_eq!(
+                find(chunks, *cap, detect::status_line),
+                (*want, *skipped),
+                "{chunks:?}"
+            );
+        }
     }
 }
