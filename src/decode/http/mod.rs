@@ -2,10 +2,34 @@
 //!
 //! The flow pipeline feeds each direction's bytes in order (after reassembly)
 //! and reports gaps and ends; [`HttpParser`] turns them into [`Exchange`]s.
-//! It never fails: a malformed message switches the flow to
-//! [`HttpState::NotHttp`] and everything after is ignored (and counted).
+//! It never fails: bytes that are not HTTP switch the flow to
+//! [`HttpState::NotHttp`], a malformed message to [`HttpState::Malformed`],
+//! and everything after is ignored (and counted). Gaps are never fatal: the
+//! parser skips to the next message start.
 //!
-//! Pure: no I/O, no clocks; time comes with the data.
+//! Submodules: `detect` (start lines), `head` (header blocks), `body` (body
+//! framing), `scan` (finding the next message start), `assemble` (heads to
+//! messages), `pairing` (the request queue) and `parser` (the per-direction
+//! state machine).
+//!
+//! Pure: no I/O, no clocks; time comes with the data: a message's first and
+//! last byte times are the `ts` of the `data` calls that carried those bytes.
+
+mod assemble;
+mod body;
+mod detect;
+mod head;
+mod pairing;
+mod parser;
+#[cfg(test)]
+mod proptests;
+mod scan;
+#[cfg(test)]
+mod tests;
+
+use assemble::Current;
+use pairing::Pairing;
+use parser::Half;
 
 use crate::decode::flow::FlowId;
 use crate::wire::Nanos;
@@ -212,6 +236,17 @@ pub struct HttpParser {
     flow: FlowId,
     config: HttpConfig,
     state: HttpState,
+    counters: HttpCounters,
+    client: Half,
+    server: Half,
+    /// Requests waiting for (or receiving) their responses.
+    pairs: Pairing,
+    /// Queue number of the request whose body the client is sending.
+    request: Option<u64>,
+    /// The response whose body the server is sending.
+    response: Option<Current>,
+    /// Interim (1xx) statuses for the next final response.
+    interim: Vec<u16>,
 }
 
 impl HttpParser {
@@ -219,36 +254,32 @@ impl HttpParser {
     /// connection did, so either side may begin inside a message and the
     /// parser looks for the next message start instead of giving up.
     pub fn new(flow: FlowId, config: HttpConfig, midstream: bool) -> Self {
-        let _ = midstream;
-        HttpParser {
-            flow,
-            config,
-            state: HttpState::Detecting,
-        }
+        Self::build(flow, config, midstream)
     }
 
     /// In-order bytes from one side, captured at `ts`. Finished exchanges are pushed to `out`.
     pub fn data(&mut self, side: Side, ts: Nanos, bytes: &[u8], out: &mut Vec<Exchange>) {
-        let _ = (side, ts, bytes, out, self.flow, self.config);
-        todo!("http parser")
+        self.feed(side, ts, bytes, out);
     }
 
     /// `len` bytes from `side` were lost: the current message there is incomplete.
     pub fn gap(&mut self, side: Side, ts: Nanos, len: u64, out: &mut Vec<Exchange>) {
-        let _ = (side, ts, len, out);
-        todo!("http parser")
+        self.lose(side, ts, len, out);
     }
 
     /// `side` finished sending (FIN or RST): close-delimited bodies end here.
     pub fn end(&mut self, side: Side, ts: Nanos, out: &mut Vec<Exchange>) {
-        let _ = (side, ts, out);
-        todo!("http parser")
+        // The end carries no byte, so a message's last byte time stays that of its data.
+        let _ = ts;
+        self.close(side, out);
     }
 
     /// The flow is gone: emit every request still waiting, with what is known.
+    /// A body still in progress (close-delimited included, when `end` was not
+    /// seen) is marked incomplete.
     pub fn finish(&mut self, ts: Nanos, out: &mut Vec<Exchange>) {
-        let _ = (ts, out);
-        todo!("http parser")
+        let _ = ts;
+        self.flush(out);
     }
 
     /// Current state.
@@ -263,11 +294,11 @@ impl HttpParser {
 
     /// What this parser passed over or could not parse so far.
     pub fn counters(&self) -> HttpCounters {
-        HttpCounters::default()
+        self.counters
     }
 
     /// Bytes this parser holds (buffers, pending requests), for the memory caps.
     pub fn memory(&self) -> usize {
-        0
+        self.held()
     }
 }
