@@ -18,7 +18,7 @@ struct Seg {
     syn: bool,
     fin: bool,
     rst: bool,
-    window: u16,
+    zero_window: bool,
 }
 
 fn frame(s: Seg, payload: &[u8]) -> Vec<u8> {
@@ -31,7 +31,7 @@ fn frame(s: Seg, payload: &[u8]) -> Vec<u8> {
         sport,
         dport,
         s.seq,
-        if s.window == 0 && !s.syn { 0 } else { 64240 },
+        if s.zero_window { 0 } else { 64240 },
     );
     if s.ack != 0 {
         b = b.ack(s.ack);
@@ -152,7 +152,7 @@ fn handshake_data_retransmission_and_close() {
             from_server: true,
             seq: 501,
             ack: 109,
-            window: 0,
+            zero_window: true,
             ..Seg::default()
         },
         b"",

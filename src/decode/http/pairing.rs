@@ -49,12 +49,12 @@ impl Pairing {
         out: &mut Vec<Exchange>,
         counters: &mut HttpCounters,
     ) -> u64 {
-        if self.slots.len() >= self.max {
-            if let Some(slot) = self.slots.pop_front() {
-                self.base += 1;
-                counters.pending_overflow += 1;
-                out.push(exchange(flow, slot));
-            }
+        if self.slots.len() >= self.max
+            && let Some(slot) = self.slots.pop_front()
+        {
+            self.base += 1;
+            counters.pending_overflow += 1;
+            out.push(exchange(flow, slot));
         }
         self.slots.push_back(Slot {
             request,
