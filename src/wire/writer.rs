@@ -5,8 +5,8 @@
 
 use std::io::{self, Write};
 
-use super::{CUSTOM_BLOCK_COPYABLE, CUSTOM_BLOCK_NO_COPY, Direction, Interface, Nanos};
 use super::reader::InterfaceStats;
+use super::{CUSTOM_BLOCK_COPYABLE, CUSTOM_BLOCK_NO_COPY, Direction, Interface, Nanos};
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 0x0000_0001;
@@ -39,7 +39,11 @@ impl<W: Write> Writer<W> {
 
     /// Starts a stream whose Section Header Block carries `shb_comment`-style text.
     pub fn with_comment(out: W, comment: Option<&str>) -> io::Result<Self> {
-        let mut w = Writer { out, interfaces: 0, block: Vec::with_capacity(4096) };
+        let mut w = Writer {
+            out,
+            interfaces: 0,
+            block: Vec::with_capacity(4096),
+        };
         w.begin(SHB);
         w.u32(BYTE_ORDER_MAGIC);
         w.u16(1);
@@ -124,7 +128,11 @@ impl<W: Write> Writer<W> {
 
     /// Writes a Custom Block; `data` is padded with zero bytes to a multiple of 4.
     pub fn write_custom(&mut self, pen: u32, copyable: bool, data: &[u8]) -> io::Result<()> {
-        self.begin(if copyable { CUSTOM_BLOCK_COPYABLE } else { CUSTOM_BLOCK_NO_COPY });
+        self.begin(if copyable {
+            CUSTOM_BLOCK_COPYABLE
+        } else {
+            CUSTOM_BLOCK_NO_COPY
+        });
         self.u32(pen);
         self.padded(data);
         self.finish()

@@ -48,7 +48,9 @@ pub fn tool(name: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        skip(&format!("{name} is not installed (apt-get install tshark tcpdump)"));
+        skip(&format!(
+            "{name} is not installed (apt-get install tshark tcpdump)"
+        ));
     }
     ok
 }

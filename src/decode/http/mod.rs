@@ -32,7 +32,11 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { body_preview: 1024, max_header_bytes: 64 * 1024, max_pending: 32 }
+        HttpConfig {
+            body_preview: 1024,
+            max_header_bytes: 64 * 1024,
+            max_pending: 32,
+        }
     }
 }
 
@@ -216,7 +220,11 @@ impl HttpParser {
     /// parser looks for the next message start instead of giving up.
     pub fn new(flow: FlowId, config: HttpConfig, midstream: bool) -> Self {
         let _ = midstream;
-        HttpParser { flow, config, state: HttpState::Detecting }
+        HttpParser {
+            flow,
+            config,
+            state: HttpState::Detecting,
+        }
     }
 
     /// In-order bytes from one side, captured at `ts`. Finished exchanges are pushed to `out`.
