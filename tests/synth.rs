@@ -41,7 +41,7 @@ fn count(file: &std::path::Path, filter: &str) -> u64 {
 }
 
 #[test]
-fn tshark_sees_exactly_the_generated_traffic() {
+fn synth_capture_is_exactly_what_tshark_sees() {
     if !common::tool("tshark") {
         return;
     }
@@ -144,7 +144,7 @@ fn tshark_sees_exactly_the_generated_traffic() {
 }
 
 #[test]
-fn capinfos_accepts_the_capture() {
+fn synth_capture_is_accepted_by_capinfos() {
     if !common::tool("capinfos") {
         return;
     }
