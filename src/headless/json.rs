@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
 
 use serde::Serialize;
 
@@ -36,18 +37,27 @@ fn ms(n: Nanos) -> f64 {
     n.as_millis_f64()
 }
 
+/// `"client -> server"`, written straight into the output without a temporary string.
+struct FlowLabel(SocketAddr, SocketAddr);
+
+impl Serialize for FlowLabel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{} -> {}", self.0, self.1))
+    }
+}
+
 #[derive(Serialize)]
 struct ExchangeLine<'a> {
     r#type: &'static str,
     ts: f64,
-    flow: String,
+    flow: FlowLabel,
     flow_id: u64,
-    client: String,
-    server: String,
+    client: SocketAddr,
+    server: SocketAddr,
     method: &'a str,
     host: Option<&'a str>,
     path: &'a str,
-    version: String,
+    version: &'static str,
     status: Option<u16>,
     reason: Option<&'a str>,
     interim: &'a [u16],
@@ -68,14 +78,18 @@ fn exchange_line(e: &ExchangeEvent) -> ExchangeLine<'_> {
     ExchangeLine {
         r#type: "exchange",
         ts: req.message.first_byte.as_secs_f64(),
-        flow: format!("{} -> {}", e.client, e.server),
+        flow: FlowLabel(e.client, e.server),
         flow_id: x.flow.0,
-        client: e.client.to_string(),
-        server: e.server.to_string(),
+        client: e.client,
+        server: e.server,
         method: &req.method,
         host: req.host.as_deref(),
         path: &req.path,
-        version: format!("HTTP/1.{}", req.message.version),
+        version: if req.message.version == 0 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        },
         status: resp.map(|r| r.status),
         reason: resp.map(|r| r.reason.as_str()),
         interim: resp.map_or(&[], |r| r.interim.as_slice()),
