@@ -242,3 +242,42 @@ fn a_closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn capture_drops_from_statistics_blocks_reach_the_summary() {
+    use podtap::wire::{Interface, InterfaceStats, LinkType, Nanos, Writer};
+    let mut w = Writer::new(Vec::new()).unwrap();
+    for name in ["eth0", "lo"] {
+        let iface = Interface {
+            link_type: LinkType::ETHERNET,
+            snaplen: 262_144,
+            name: Some(name.into()),
+            description: None,
+        };
+        w.add_interface(&iface).unwrap();
+    }
+    let stats = |interface, ts, dropped, os_dropped| InterfaceStats {
+        interface,
+        ts: Nanos(ts),
+        received: Some(100),
+        dropped: Some(dropped),
+        os_dropped: Some(os_dropped),
+    };
+    // Counters are cumulative: only the latest block of each interface counts.
+    w.write_stats(&stats(0, 1, 5, 2)).unwrap();
+    w.write_stats(&stats(0, 2, 7, 3)).unwrap();
+    w.write_stats(&stats(1, 3, 1, 0)).unwrap();
+    let bytes = w.into_inner();
+    let mut out = Vec::new();
+    let summary = headless::run(
+        &bytes[..],
+        &mut out,
+        Format::Json,
+        PipelineConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.capture_dropped, 11);
+    let last: Value =
+        serde_json::from_str(String::from_utf8(out).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["capture_dropped"], 11);
+}

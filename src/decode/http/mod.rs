@@ -190,8 +190,6 @@ pub enum HttpError {
     BadContentLength,
     /// A chunk size line that does not parse or overflows.
     BadChunk,
-    /// A response with no request waiting for it.
-    UnexpectedResponse,
 }
 
 impl HttpError {
@@ -202,7 +200,6 @@ impl HttpError {
             HttpError::HeaderTooLong => "http_header_too_long",
             HttpError::BadContentLength => "http_bad_content_length",
             HttpError::BadChunk => "http_bad_chunk",
-            HttpError::UnexpectedResponse => "http_unexpected_response",
         }
     }
 }
