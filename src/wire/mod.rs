@@ -7,6 +7,7 @@
 //! This module is pure std: it must not import tokio, kube, ratatui or any
 //! decoder. It reads from any `Read` and writes to any `Write`.
 
+pub mod agent;
 mod input;
 mod pcap;
 mod pcapng;

@@ -58,6 +58,22 @@ impl<W: Write> Writer<W> {
         Ok(w)
     }
 
+    /// A writer for blocks of a stream whose Section Header Block and first
+    /// `interfaces` interfaces were written already (to encode blocks into
+    /// buffers that another thread writes out).
+    pub fn continuing(out: W, interfaces: u32) -> Self {
+        Writer {
+            out,
+            interfaces,
+            block: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Mutable access to the underlying writer (to drain a buffer between blocks).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Declares an interface and returns its id for [`Writer::write_packet`].
     pub fn add_interface(&mut self, iface: &Interface) -> io::Result<u32> {
         self.begin(IDB);
