@@ -3,9 +3,15 @@
 //! [`PacketSource`] is the seam: [`afpacket::AfPacket`] is the real one (an
 //! AF_PACKET socket with a TPACKET_V3 ring when the kernel offers it); tests
 //! can feed canned packets through their own implementation.
+//!
+//! This is the only module of the agent with `unsafe` code: the syscall
+//! wrappers in `sys`, the ring mapping in `ring` and the interface listing in
+//! [`interfaces`], each on the smallest item that needs it.
 
 pub mod afpacket;
 pub mod interfaces;
+mod ring;
+mod sys;
 
 use std::io;
 use std::time::Duration;
@@ -44,7 +50,11 @@ pub struct KernelStats {
 /// Where captured packets come from.
 pub trait PacketSource: Send {
     /// Waits up to `timeout` for packets and hands each to `sink`. Returns the number handed over.
-    fn poll(&mut self, timeout: Duration, sink: &mut dyn FnMut(&RawPacket<'_>)) -> io::Result<usize>;
+    fn poll(
+        &mut self,
+        timeout: Duration,
+        sink: &mut dyn FnMut(&RawPacket<'_>),
+    ) -> io::Result<usize>;
     /// Kernel counters so far.
     fn stats(&mut self) -> io::Result<KernelStats>;
     /// Replaces the socket filter (an empty program removes it).
