@@ -37,7 +37,11 @@ pub fn has(cap: u32) -> bool {
 
 /// Names of the well-known capabilities in `mask` (for the hello message).
 pub fn names(mask: u64) -> Vec<String> {
-    NAMES.iter().filter(|(bit, _)| mask & (1 << bit) != 0).map(|(_, n)| (*n).to_owned()).collect()
+    NAMES
+        .iter()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, n)| (*n).to_owned())
+        .collect()
 }
 
 #[cfg(test)]

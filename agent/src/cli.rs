@@ -58,7 +58,11 @@ const EXIT_NO_CAPTURE: u8 = 3;
 pub fn run() -> ExitCode {
     let args = Args::parse();
     let signal = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT, signal_hook::consts::SIGHUP] {
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&signal)) {
             eprintln!("podtap-agent: cannot handle signal {sig}: {e}");
         }
@@ -66,7 +70,12 @@ pub fn run() -> ExitCode {
     match args.command {
         Command::Serve { idle_timeout } => {
             let idle = Duration::from_secs(idle_timeout);
-            match serve::run(idle, Duration::from_secs(2).min(idle), &signal, &mut io::stdout()) {
+            match serve::run(
+                idle,
+                Duration::from_secs(2).min(idle),
+                &signal,
+                &mut io::stdout(),
+            ) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("podtap-agent: serve: {e}");
@@ -74,7 +83,13 @@ pub fn run() -> ExitCode {
                 }
             }
         }
-        Command::Capture { snaplen, heartbeat_timeout, stdout_timeout, queue_mib, ring_mib } => {
+        Command::Capture {
+            snaplen,
+            heartbeat_timeout,
+            stdout_timeout,
+            queue_mib,
+            ring_mib,
+        } => {
             let config = SessionConfig {
                 snaplen,
                 heartbeat_timeout: Duration::from_secs(heartbeat_timeout.max(1)),
@@ -103,7 +118,10 @@ fn capture(config: &SessionConfig, ring_bytes: usize, signal: &Arc<AtomicBool>) 
             return ExitCode::from(EXIT_NO_CAPTURE);
         }
     };
-    let source = match AfPacket::open(SourceConfig { snaplen: config.snaplen, ring_bytes }) {
+    let source = match AfPacket::open(SourceConfig {
+        snaplen: config.snaplen,
+        ring_bytes,
+    }) {
         Ok(s) => s,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             eprintln!("podtap-agent: {NET_RAW_HELP} ({e})");
@@ -116,7 +134,10 @@ fn capture(config: &SessionConfig, ring_bytes: usize, signal: &Arc<AtomicBool>) 
     };
     // Held for the session's lifetime so that `serve` knows a capture runs.
     let _announced = serve::announce_session();
-    let hello = Hello { hostname: hostname(), capabilities: mask.map(caps::names).unwrap_or_default() };
+    let hello = Hello {
+        hostname: hostname(),
+        capabilities: mask.map(caps::names).unwrap_or_default(),
+    };
     let out = io::BufWriter::with_capacity(256 * 1024, io::stdout());
     let reason = session::run(source, &ifaces, io::stdin(), out, config, &hello, signal);
     eprintln!("podtap-agent: capture ended: {}", reason.as_str());
@@ -127,7 +148,9 @@ fn capture(config: &SessionConfig, ring_bytes: usize, signal: &Arc<AtomicBool>) 
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

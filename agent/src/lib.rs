@@ -11,8 +11,8 @@
 //! Only `capture` (the AF_PACKET socket and its ring) uses `unsafe`.
 
 pub mod bpf;
-pub mod capture;
 pub mod caps;
+pub mod capture;
 pub mod cli;
 pub mod prober;
 pub mod serve;

@@ -33,11 +33,23 @@ pub fn running_sessions() -> usize {
 /// Counts session sockets in the text of `/proc/net/unix` (abstract names start with `@`).
 pub fn count_sessions(proc_net_unix: &str) -> usize {
     let needle = format!("@{SESSION_PREFIX}");
-    proc_net_unix.lines().filter(|l| l.split_whitespace().last().is_some_and(|p| p.starts_with(&needle))).count()
+    proc_net_unix
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .last()
+                .is_some_and(|p| p.starts_with(&needle))
+        })
+        .count()
 }
 
 /// Runs `serve` until idle or signalled; `check` is how often sessions are looked for.
-pub fn run(idle: Duration, check: Duration, stop: &Arc<AtomicBool>, out: &mut impl Write) -> io::Result<&'static str> {
+pub fn run(
+    idle: Duration,
+    check: Duration,
+    stop: &Arc<AtomicBool>,
+    out: &mut impl Write,
+) -> io::Result<&'static str> {
     writeln!(out, "podtap-agent {} ready", env!("CARGO_PKG_VERSION"))?;
     out.flush()?;
     let mut last_active = Instant::now();
@@ -84,7 +96,13 @@ mod tests {
     fn serve_prints_one_line_and_leaves_when_idle() {
         let stop = Arc::new(AtomicBool::new(false));
         let mut out = Vec::new();
-        let why = run(Duration::from_millis(200), Duration::from_millis(20), &stop, &mut out).unwrap();
+        let why = run(
+            Duration::from_millis(200),
+            Duration::from_millis(20),
+            &stop,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(why, "idle");
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1);

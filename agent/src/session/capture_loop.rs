@@ -53,7 +53,12 @@ pub struct Registry {
 
 impl Registry {
     /// Declares `iface` in `w` and remembers its id.
-    pub fn declare<W: std::io::Write>(&mut self, w: &mut Writer<W>, iface: &NetInterface, snaplen: u32) -> std::io::Result<()> {
+    pub fn declare<W: std::io::Write>(
+        &mut self,
+        w: &mut Writer<W>,
+        iface: &NetInterface,
+        snaplen: u32,
+    ) -> std::io::Result<()> {
         let link_type = interfaces::link_type(iface.hatype);
         let id = w.add_interface(&Interface {
             link_type,
@@ -98,14 +103,24 @@ pub struct CaptureLoop<S> {
 impl<S: PacketSource> CaptureLoop<S> {
     /// Runs until told to stop or the source fails.
     pub fn run(mut self) {
-        let mut batch = Writer::continuing(Vec::with_capacity(BATCH_BYTES + 65_536), self.registry.len());
+        let mut batch = Writer::continuing(
+            Vec::with_capacity(BATCH_BYTES + 65_536),
+            self.registry.len(),
+        );
         let mut in_batch = 0u64;
         let mut next_stats = Instant::now() + self.stats_interval;
         let mut scratch = Vec::new();
         while !self.shared.stop.load(Ordering::Relaxed) {
             self.apply_commands();
             let paused = self.shared.paused.load(Ordering::Relaxed);
-            let Self { source, registry, output, shared, snaplen, .. } = &mut self;
+            let Self {
+                source,
+                registry,
+                output,
+                shared,
+                snaplen,
+                ..
+            } = &mut self;
             let polled = source.poll(Duration::from_millis(50), &mut |p: &RawPacket<'_>| {
                 if paused {
                     return;
@@ -141,8 +156,12 @@ impl<S: PacketSource> CaptureLoop<S> {
                 }
             };
             let msg = match result {
-                Ok(()) => AgentMessage::Ack { cmd: name.to_owned() },
-                Err(e) => AgentMessage::Error { message: format!("{name} not applied: {e}") },
+                Ok(()) => AgentMessage::Ack {
+                    cmd: name.to_owned(),
+                },
+                Err(e) => AgentMessage::Error {
+                    message: format!("{name} not applied: {e}"),
+                },
             };
             self.output.push_control(message_block(&msg));
         }
@@ -181,18 +200,38 @@ fn flush(output: &Output, shared: &CaptureShared, batch: &mut Writer<Vec<u8>>, i
 }
 
 /// Appends one packet (and, for a new interface, its description) to `w`.
-fn encode(registry: &mut Registry, w: &mut Writer<Vec<u8>>, p: &RawPacket<'_>, snaplen: u32, scratch: &mut Vec<u8>) -> std::io::Result<()> {
+fn encode(
+    registry: &mut Registry,
+    w: &mut Writer<Vec<u8>>,
+    p: &RawPacket<'_>,
+    snaplen: u32,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<()> {
     if !registry.ids.contains_key(&p.ifindex) {
-        let found = interfaces::list().ok().and_then(|l| l.into_iter().find(|i| i.index == p.ifindex));
-        let iface = found.unwrap_or_else(|| NetInterface { index: p.ifindex, name: format!("if{}", p.ifindex), hatype: p.hatype });
+        let found = interfaces::list()
+            .ok()
+            .and_then(|l| l.into_iter().find(|i| i.index == p.ifindex));
+        let iface = found.unwrap_or_else(|| NetInterface {
+            index: p.ifindex,
+            name: format!("if{}", p.ifindex),
+            hatype: p.hatype,
+        });
         registry.declare(w, &iface, snaplen)?;
     }
-    let Some(&(id, link_type)) = registry.ids.get(&p.ifindex) else { return Ok(()) };
-    let direction = if p.pkttype == PACKET_OUTGOING { Direction::Outbound } else { Direction::Inbound };
+    let Some(&(id, link_type)) = registry.ids.get(&p.ifindex) else {
+        return Ok(());
+    };
+    let direction = if p.pkttype == PACKET_OUTGOING {
+        Direction::Outbound
+    } else {
+        Direction::Inbound
+    };
     let keep = p.data.len().min(snaplen as usize);
     if link_type == LinkType::LINUX_SLL2 {
         scratch.clear();
-        scratch.extend_from_slice(&interfaces::sll2_header(p.protocol, p.ifindex, p.hatype, p.pkttype));
+        scratch.extend_from_slice(&interfaces::sll2_header(
+            p.protocol, p.ifindex, p.hatype, p.pkttype,
+        ));
         scratch.extend_from_slice(&p.data[..keep]);
         w.write_packet(id, p.ts, p.orig_len + 20, scratch, direction)
     } else {

@@ -103,7 +103,9 @@ pub struct Hello {
 
 /// Wall-clock time now.
 pub fn wall_clock() -> Nanos {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     Nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
@@ -131,9 +133,8 @@ where
 {
     let (output, writer) = Output::start(out, config.queue_bytes);
     let mut registry = Registry::default();
-    let mut header = match Writer::new(Vec::new()) {
-        Ok(w) => w,
-        Err(_) => return ExitReason::StdoutClosed,
+    let Ok(mut header) = Writer::new(Vec::new()) else {
+        return ExitReason::StdoutClosed;
     };
     for iface in interfaces {
         let _ = registry.declare(&mut header, iface, config.snaplen);
@@ -159,7 +160,10 @@ where
             snaplen: config.snaplen,
             stats_interval: config.stats_interval,
         };
-        thread::Builder::new().name("capture".into()).spawn(move || lp.run()).expect("spawn the capture thread")
+        thread::Builder::new()
+            .name("capture".into())
+            .spawn(move || lp.run())
+            .expect("spawn the capture thread")
     };
     let (ctl_tx, ctl_rx) = channel();
     let _control = control::start(input, ctl_tx);
@@ -182,7 +186,9 @@ where
     shared.stop.store(true, Ordering::Relaxed);
     let _ = capture.join();
     if !matches!(reason, ExitReason::StdoutClosed | ExitReason::StdoutBlocked) {
-        output.push_control(message_block(&AgentMessage::Bye { reason: reason.as_str().to_owned() }));
+        output.push_control(message_block(&AgentMessage::Bye {
+            reason: reason.as_str().to_owned(),
+        }));
         output.close();
         // Give the reader a bounded time to take what is queued.
         let deadline = Instant::now() + config.stdout_timeout;
@@ -205,7 +211,12 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    fn run_until_done(&mut self, controls: &Receiver<ControlEvent>, probes: &Receiver<ProbeResult>, signal: &Arc<AtomicBool>) -> ExitReason {
+    fn run_until_done(
+        &mut self,
+        controls: &Receiver<ControlEvent>,
+        probes: &Receiver<ProbeResult>,
+        signal: &Arc<AtomicBool>,
+    ) -> ExitReason {
         loop {
             if signal.load(Ordering::Relaxed) {
                 return ExitReason::Signal;
@@ -223,7 +234,8 @@ impl Supervisor {
                 return ExitReason::HeartbeatTimeout;
             }
             for r in probes.try_iter() {
-                self.output.push_control(message_block(&AgentMessage::Probe(r)));
+                self.output
+                    .push_control(message_block(&AgentMessage::Probe(r)));
             }
             match controls.recv_timeout(Duration::from_millis(50)) {
                 Ok(ControlEvent::Line(line)) => {
@@ -231,19 +243,27 @@ impl Supervisor {
                         return reason;
                     }
                 }
-                Ok(ControlEvent::TooLong) => self.error(format!("control line longer than {} bytes ignored", control::MAX_LINE)),
-                Ok(ControlEvent::Eof) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return ExitReason::StdinClosed,
+                Ok(ControlEvent::TooLong) => self.error(format!(
+                    "control line longer than {} bytes ignored",
+                    control::MAX_LINE
+                )),
+                Ok(ControlEvent::Eof) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return ExitReason::StdinClosed;
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
         }
     }
 
     fn error(&self, message: String) {
-        self.output.push_control(message_block(&AgentMessage::Error { message }));
+        self.output
+            .push_control(message_block(&AgentMessage::Error { message }));
     }
 
     fn ack(&self, cmd: &str) {
-        self.output.push_control(message_block(&AgentMessage::Ack { cmd: cmd.to_owned() }));
+        self.output.push_control(message_block(&AgentMessage::Ack {
+            cmd: cmd.to_owned(),
+        }));
     }
 
     /// Applies one control line; `Some` when the session must end.
@@ -289,7 +309,11 @@ impl Supervisor {
                     self.error(format!("snaplen {bytes} not applied: use 64 to 262144"));
                 }
             }
-            Control::PingAdd { target, interval_ms, timeout_ms } => {
+            Control::PingAdd {
+                target,
+                interval_ms,
+                timeout_ms,
+            } => {
                 let interval = Duration::from_millis(interval_ms.unwrap_or(1000).max(10));
                 let timeout = Duration::from_millis(timeout_ms.unwrap_or(1000).max(1));
                 match self.prober.add(&target, interval, timeout) {

@@ -50,10 +50,13 @@ impl Output {
 
     fn write_loop<W: Write>(&self, mut out: W, rx: &Receiver<Vec<u8>>) {
         for chunk in rx {
-            self.writing_since.store(self.now_ms().max(1), Ordering::Relaxed);
+            self.writing_since
+                .store(self.now_ms().max(1), Ordering::Relaxed);
             let mut result = out.write_all(&chunk);
             // Flush when nothing else waits, so a quiet stream still reaches the reader.
-            if result.is_ok() && self.queued.fetch_sub(chunk.len(), Ordering::Relaxed) == chunk.len() {
+            if result.is_ok()
+                && self.queued.fetch_sub(chunk.len(), Ordering::Relaxed) == chunk.len()
+            {
                 result = out.flush();
             }
             self.writing_since.store(0, Ordering::Relaxed);
@@ -71,7 +74,10 @@ impl Output {
 
     fn send(&self, chunk: Vec<u8>) -> bool {
         let len = chunk.len();
-        let guard = self.tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match guard.as_ref() {
             Some(tx) => {
                 self.queued.fetch_add(len, Ordering::Relaxed);
@@ -119,6 +125,9 @@ impl Output {
 
     /// No more blocks: the writer thread ends once the queue is written.
     pub fn close(&self) {
-        self.tx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
     }
 }

@@ -1,7 +1,7 @@
 //! Session tests with a fake packet source: lifecycle, control lines, the
 //! stream's format and the drop accounting, without root.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,11 @@ struct FakeSource {
 }
 
 impl PacketSource for FakeSource {
-    fn poll(&mut self, timeout: Duration, sink: &mut dyn FnMut(&RawPacket<'_>)) -> io::Result<usize> {
+    fn poll(
+        &mut self,
+        timeout: Duration,
+        sink: &mut dyn FnMut(&RawPacket<'_>),
+    ) -> io::Result<usize> {
         let done = self.produced.load(Ordering::Relaxed);
         let n = self.per_poll.min(self.limit - done);
         if n == 0 {
@@ -47,7 +51,10 @@ impl PacketSource for FakeSource {
     }
 
     fn stats(&mut self) -> io::Result<KernelStats> {
-        Ok(KernelStats { packets: self.produced.load(Ordering::Relaxed), drops: 0 })
+        Ok(KernelStats {
+            packets: self.produced.load(Ordering::Relaxed),
+            drops: 0,
+        })
     }
 
     fn set_filter(&mut self, _program: &[SockFilter]) -> io::Result<()> {
@@ -83,13 +90,25 @@ impl Write for Sink {
 }
 
 fn ifaces() -> Vec<NetInterface> {
-    vec![NetInterface { index: 2, name: "eth0".into(), hatype: 1 }]
+    vec![NetInterface {
+        index: 2,
+        name: "eth0".into(),
+        hatype: 1,
+    }]
 }
 
 fn source(limit: u64, per_poll: u64) -> (FakeSource, Arc<AtomicU64>) {
     let produced = Arc::new(AtomicU64::new(0));
     let frame = vec![0u8; 100];
-    (FakeSource { frame, per_poll, limit, produced: Arc::clone(&produced) }, produced)
+    (
+        FakeSource {
+            frame,
+            per_poll,
+            limit,
+            produced: Arc::clone(&produced),
+        },
+        produced,
+    )
 }
 
 fn config() -> SessionConfig {
@@ -106,11 +125,25 @@ fn start(
     src: FakeSource,
     sink: Sink,
     config: SessionConfig,
-) -> (UnixStream, std::thread::JoinHandle<ExitReason>, Arc<AtomicBool>) {
+) -> (
+    UnixStream,
+    std::thread::JoinHandle<ExitReason>,
+    Arc<AtomicBool>,
+) {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let signal = Arc::new(AtomicBool::new(false));
     let sig = Arc::clone(&signal);
-    let handle = std::thread::spawn(move || run(src, &ifaces(), theirs, sink, &config, &Hello::default(), &sig));
+    let handle = std::thread::spawn(move || {
+        run(
+            src,
+            &ifaces(),
+            theirs,
+            sink,
+            &config,
+            &Hello::default(),
+            &sig,
+        )
+    });
     (ours, handle, signal)
 }
 
@@ -148,7 +181,12 @@ fn stop_flushes_everything_and_says_bye() {
     let (packets, msgs, dropped) = parse(&sink.bytes.lock().unwrap());
     assert_eq!((packets, dropped), (500, 0));
     assert!(matches!(msgs.first(), Some(AgentMessage::Hello { .. })));
-    assert_eq!(msgs.last(), Some(&AgentMessage::Bye { reason: "stop".into() }));
+    assert_eq!(
+        msgs.last(),
+        Some(&AgentMessage::Bye {
+            reason: "stop".into()
+        })
+    );
 }
 
 #[test]
@@ -159,9 +197,14 @@ fn bad_lines_get_errors_and_change_nothing() {
     stdin.write_all(b"{\"cmd\":\"fly\"}\nnot json\n{\"cmd\":\"snaplen\",\"bytes\":5}\n{\"cmd\":\"pause\"}\n{\"cmd\":\"stop\"}\n").unwrap();
     assert_eq!(handle.join().unwrap(), ExitReason::Stop);
     let (_, msgs, _) = parse(&sink.bytes.lock().unwrap());
-    let errors = msgs.iter().filter(|m| matches!(m, AgentMessage::Error { .. })).count();
+    let errors = msgs
+        .iter()
+        .filter(|m| matches!(m, AgentMessage::Error { .. }))
+        .count();
     assert_eq!(errors, 3, "{msgs:?}");
-    assert!(msgs.contains(&AgentMessage::Ack { cmd: "pause".into() }));
+    assert!(msgs.contains(&AgentMessage::Ack {
+        cmd: "pause".into()
+    }));
 }
 
 #[test]
@@ -173,10 +216,16 @@ fn heartbeats_keep_it_alive_and_their_absence_ends_it() {
         stdin.write_all(b"{\"cmd\":\"heartbeat\"}\n").unwrap();
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(!handle.is_finished(), "heartbeats every 100 ms keep a 400 ms timeout away");
+    assert!(
+        !handle.is_finished(),
+        "heartbeats every 100 ms keep a 400 ms timeout away"
+    );
     assert_eq!(handle.join().unwrap(), ExitReason::HeartbeatTimeout);
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(800 + 400 + 300), "ended {took:?} after start");
+    assert!(
+        took < Duration::from_millis(800 + 400 + 300),
+        "ended {took:?} after start"
+    );
     drop(stdin);
 }
 
@@ -193,12 +242,23 @@ fn stdin_eof_signal_closed_and_blocked_stdout_end_it() {
     assert_eq!(handle.join().unwrap(), ExitReason::Signal);
 
     let (src, _) = source(10, 10);
-    let (_stdin, handle, _) = start(src, Sink { broken: true, ..Sink::default() }, config());
+    let (_stdin, handle, _) = start(
+        src,
+        Sink {
+            broken: true,
+            ..Sink::default()
+        },
+        config(),
+    );
     assert_eq!(handle.join().unwrap(), ExitReason::StdoutClosed);
 
     let (src, _) = source(10, 10);
-    let blocked = Sink { delay: Some(Duration::from_secs(3600)), ..Sink::default() };
-    let (_stdin, handle, _) = start(src, blocked, config());
+    let blocked = Sink {
+        delay: Some(Duration::from_secs(3600)),
+        ..Sink::default()
+    };
+    let patient = SessionConfig { heartbeat_timeout: Duration::from_secs(30), ..config() };
+    let (_stdin, handle, _) = start(src, blocked, patient);
     let t = Instant::now();
     assert_eq!(handle.join().unwrap(), ExitReason::StdoutBlocked);
     assert!(t.elapsed() < Duration::from_secs(3));
@@ -207,8 +267,15 @@ fn stdin_eof_signal_closed_and_blocked_stdout_end_it() {
 #[test]
 fn a_slow_reader_costs_counted_drops_not_memory() {
     let (src, produced) = source(40_000, 2_000);
-    let slow = Sink { delay: Some(Duration::from_millis(20)), ..Sink::default() };
-    let cfg = SessionConfig { queue_bytes: 64 * 1024, heartbeat_timeout: Duration::from_secs(30), ..config() };
+    let slow = Sink {
+        delay: Some(Duration::from_millis(20)),
+        ..Sink::default()
+    };
+    let cfg = SessionConfig {
+        queue_bytes: 64 * 1024,
+        heartbeat_timeout: Duration::from_secs(30),
+        ..config()
+    };
     let (mut stdin, handle, _) = start(src, slow.clone(), cfg);
     while produced.load(Ordering::Relaxed) < 40_000 {
         std::thread::sleep(Duration::from_millis(5));
@@ -218,5 +285,9 @@ fn a_slow_reader_costs_counted_drops_not_memory() {
     assert_eq!(handle.join().unwrap(), ExitReason::Stop);
     let (packets, _, dropped) = parse(&slow.bytes.lock().unwrap());
     assert!(dropped > 0, "the queue overflowed");
-    assert_eq!(packets + dropped, 40_000, "every packet is either delivered or counted");
+    assert_eq!(
+        packets + dropped,
+        40_000,
+        "every packet is either delivered or counted"
+    );
 }
