@@ -257,7 +257,10 @@ fn stdin_eof_signal_closed_and_blocked_stdout_end_it() {
         delay: Some(Duration::from_secs(3600)),
         ..Sink::default()
     };
-    let patient = SessionConfig { heartbeat_timeout: Duration::from_secs(30), ..config() };
+    let patient = SessionConfig {
+        heartbeat_timeout: Duration::from_secs(30),
+        ..config()
+    };
     let (_stdin, handle, _) = start(src, blocked, patient);
     let t = Instant::now();
     assert_eq!(handle.join().unwrap(), ExitReason::StdoutBlocked);
