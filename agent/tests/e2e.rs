@@ -325,3 +325,377 @@ fn curl_requests_become_exchanges_and_flows() {
     uris.sort();
     assert_eq!(uris, vec!["/", "/no/such/page"]);
 }
+
+fn outcomes(d: &Decoded, target: &str) -> Vec<ProbeOutcome> {
+    d.probes(target).iter().map(|p| p.outcome).collect()
+}
+
+#[test]
+fn ping_probes_from_inside_the_namespace() {
+    if !ready(&["python3"]) {
+        return;
+    }
+    let lab = Lab::new("eping");
+    let _server = lab.http_server_b(8080);
+    let mut agent = Agent::start(lab.ns_b(), &[]);
+    let icmp = lab.addr_a().to_string();
+    let icmp6 = lab.addr6_a().to_string();
+    let tcp = format!("{}:8080", lab.addr_b());
+    let closed = format!("{}:9", lab.addr_a());
+    let unused = "10.0.0.1".replace(
+        "10.0.0",
+        &lab.addr_a().to_string().rsplit_once('.').unwrap().0,
+    ) + "99";
+    for t in [&icmp, &icmp6, &tcp, &closed, &unused] {
+        agent.send(&format!(
+            r#"{{"cmd":"ping_add","target":"{t}","interval_ms":200,"timeout_ms":500}}"#
+        ));
+    }
+    let d = agent.wait_for(
+        Duration::from_secs(15),
+        |d| {
+            [&icmp, &icmp6, &tcp, &closed, &unused]
+                .iter()
+                .all(|t| d.probes(t).len() >= 4)
+        },
+        "four probes of every target",
+    );
+    for t in [&icmp, &icmp6, &tcp] {
+        let got = outcomes(&d, t);
+        assert!(
+            got.iter().all(|o| *o == ProbeOutcome::Reply),
+            "{t}: {got:?}"
+        );
+        assert!(
+            d.probes(t)
+                .iter()
+                .all(|p| p.rtt_ns.is_some_and(|r| r > 0 && r < 1_000_000_000))
+        );
+    }
+    assert_eq!(d.probes(&tcp)[0].kind, ProbeKind::Tcp);
+    assert_eq!(d.probes(&icmp)[0].kind, ProbeKind::Icmp);
+    assert!(
+        outcomes(&d, &closed)
+            .iter()
+            .all(|o| *o == ProbeOutcome::Refused),
+        "{:?}",
+        outcomes(&d, &closed)
+    );
+    let lost = outcomes(&d, &unused);
+    assert!(
+        lost.iter()
+            .all(|o| matches!(o, ProbeOutcome::Timeout | ProbeOutcome::Unreachable)),
+        "an unused address is never answered: {lost:?}"
+    );
+    // Removing a target stops its probes.
+    agent.send(&format!(r#"{{"cmd":"ping_remove","target":"{icmp}"}}"#));
+    thread::sleep(Duration::from_millis(300));
+    let before = agent.decoded().probes(&icmp).len();
+    thread::sleep(Duration::from_millis(800));
+    assert_eq!(agent.decoded().probes(&icmp).len(), before);
+    let (status, _) = agent.stop();
+    assert!(status.success());
+}
+
+#[test]
+fn filters_keep_unwanted_packets_out_and_bad_filters_change_nothing() {
+    if !ready(&["curl", "python3"]) {
+        return;
+    }
+    let lab = Lab::new("efilt");
+    let _a = lab.http_server_b(8080);
+    let _b = lab.http_server_b(8081);
+    let mut agent = Agent::start(lab.ns_b(), &[]);
+    agent.send(r#"{"cmd":"filter","filter":{"exclude":[{"proto":"tcp","port":8081}]}}"#);
+    agent.wait_for(
+        Duration::from_secs(5),
+        |d| {
+            d.messages.contains(&AgentMessage::Ack {
+                cmd: "filter".into(),
+            })
+        },
+        "the filter's acknowledgement",
+    );
+    agent.send(r#"{"cmd":"filter","filter":{"exclude":[{"host":"10.1.2.300"}]}}"#);
+    agent.send(r#"{"cmd":"filter","filter":{"exclude":[{"proto":"icmp","port":1}]}}"#);
+    agent.wait_for(
+        Duration::from_secs(5),
+        |d| d.errors() >= 2,
+        "two error blocks",
+    );
+    for port in [8080, 8081, 8080, 8081] {
+        assert_eq!(
+            curl(&lab, &format!("http://{}:{port}/", lab.addr_b())).0,
+            200
+        );
+    }
+    let (status, bytes) = agent.stop();
+    assert!(status.success());
+    let d = decode(&bytes);
+    let ports: Vec<u16> = d.exchanges.iter().map(|e| e.3).collect();
+    assert_eq!(
+        ports,
+        vec![8080, 8080],
+        "8081 is filtered out in the kernel, 8080 stays"
+    );
+    assert!(
+        d.flows
+            .iter()
+            .all(|f| f.server.port() != 8081 && f.client.port() != 8081)
+    );
+}
+
+#[test]
+fn heartbeats_stdout_and_signals_end_a_capture() {
+    if !ready(&["kill"]) {
+        return;
+    }
+    let lab = Lab::new("elife");
+    // No heartbeat: gone within the timeout, saying why.
+    let mut agent = Agent::start(lab.ns_b(), &["--heartbeat-timeout", "2"]);
+    let started = Instant::now();
+    let status = agent
+        .wait_exit(Duration::from_secs(6))
+        .expect("exits without heartbeats");
+    assert!(status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        agent.stderr().contains("heartbeat timeout"),
+        "{}",
+        agent.stderr()
+    );
+    let d = agent.decoded();
+    assert_eq!(
+        d.messages.last(),
+        Some(&AgentMessage::Bye {
+            reason: "heartbeat timeout".into()
+        })
+    );
+
+    // SIGTERM.
+    let mut agent = Agent::start(lab.ns_b(), &[]);
+    let pid = agent.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = agent
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits on SIGTERM");
+    assert!(status.success());
+    assert!(agent.stderr().contains("signal"), "{}", agent.stderr());
+
+    // The reader goes away: stdout closed.
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", lab.ns_b(), AGENT, "capture"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent must exit when stdout closes"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("stdout closed"), "{err}");
+}
+
+#[test]
+fn serve_waits_for_sessions_then_leaves() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("eserve");
+    let mut serve = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            lab.ns_b(),
+            AGENT,
+            "serve",
+            "--idle-timeout",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = serve.stdout.take().unwrap();
+    // One readiness line, then silence.
+    let mut buf = [0u8; 256];
+    let n = out.read(&mut buf).unwrap();
+    line.push_str(&String::from_utf8_lossy(&buf[..n]));
+    assert!(
+        line.starts_with("podtap-agent ") && line.ends_with(" ready\n"),
+        "{line:?}"
+    );
+    // A capture in the same namespace keeps it alive past its idle timeout.
+    let mut agent = Agent::start(lab.ns_b(), &[]);
+    thread::sleep(Duration::from_secs(4));
+    assert!(
+        serve.try_wait().unwrap().is_none(),
+        "serve must stay while a capture runs"
+    );
+    agent.send(r#"{"cmd":"heartbeat"}"#);
+    let _ = agent.stop();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(8);
+    let status = loop {
+        if let Some(s) = serve.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve must exit once idle");
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "not before the idle timeout"
+    );
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.is_empty(),
+        "serve prints nothing but its readiness line: {rest:?}"
+    );
+}
+
+#[test]
+fn without_net_raw_capture_says_so() {
+    if !ready(&["capsh"]) {
+        return;
+    }
+    let lab = Lab::new("ecaps");
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            lab.ns_b(),
+            "capsh",
+            "--drop=cap_net_raw",
+            "--",
+            "-c",
+        ])
+        .arg(format!("exec {AGENT} capture"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("NET_RAW"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    assert!(out.stdout.is_empty());
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_flood_with_a_slow_reader_is_dropped_and_counted_in_bounded_memory() {
+    if !require_root() {
+        return;
+    }
+    let lab = Lab::new("eflood");
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            lab.ns_b(),
+            AGENT,
+            "capture",
+            "--queue-mib",
+            "1",
+            "--ring-mib",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&out);
+    // A slow consumer: about 2 MB/s.
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            thread::sleep(Duration::from_millis(2));
+        }
+    });
+    thread::sleep(Duration::from_millis(500));
+    let port = 9999;
+    let sent = lab.blast_udp_from_b(lab.addr_a().into(), port, 100_000, Duration::from_secs(2));
+    let peak = peak_rss_kib(child.id());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"cmd\":\"stop\"}\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the agent stops after the flood");
+        thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap();
+    let d = decode(&out.lock().unwrap());
+    let delivered = d.udp_to.iter().filter(|p| **p == port).count() as u64;
+    let dropped = d.kernel_drops + d.agent_drops;
+    eprintln!(
+        "sent {sent}, delivered {delivered}, kernel drops {}, agent drops {}, peak RSS {peak} KiB",
+        d.kernel_drops, d.agent_drops
+    );
+    assert!(sent > 50_000, "the blaster ran: {sent}");
+    assert!(
+        delivered < sent,
+        "a 2 MB/s reader cannot take {sent} packets in 2 s"
+    );
+    assert!(dropped > 0);
+    let accounted = delivered + dropped;
+    assert!(
+        accounted as f64 >= sent as f64 * 0.99,
+        "drops account for what was not delivered: {accounted} of {sent}"
+    );
+    assert!(
+        accounted <= sent + sent / 100 + 100,
+        "no packet counted twice: {accounted} of {sent}"
+    );
+    assert!(peak > 0 && peak < 24 * 1024, "peak RSS {peak} KiB");
+}
