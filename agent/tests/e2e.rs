@@ -342,10 +342,8 @@ fn ping_probes_from_inside_the_namespace() {
     let icmp6 = lab.addr6_a().to_string();
     let tcp = format!("{}:8080", lab.addr_b());
     let closed = format!("{}:9", lab.addr_a());
-    let unused = "10.0.0.1".replace(
-        "10.0.0",
-        &lab.addr_a().to_string().rsplit_once('.').unwrap().0,
-    ) + "99";
+    let a = lab.addr_a().octets();
+    let unused = format!("{}.{}.{}.99", a[0], a[1], a[2]);
     for t in [&icmp, &icmp6, &tcp, &closed, &unused] {
         agent.send(&format!(
             r#"{{"cmd":"ping_add","target":"{t}","interval_ms":200,"timeout_ms":500}}"#
