@@ -8,7 +8,8 @@
 //! serve:   prints one readiness line, then waits until no capture ran for the idle timeout
 //! ```
 //!
-//! Only `capture` (the AF_PACKET socket and its ring) uses `unsafe`.
+//! Only `capture` (the AF_PACKET socket and its ring) and `prober::sys` (ICMP
+//! and TCP sockets) use `unsafe`.
 
 pub mod bpf;
 pub mod caps;
