@@ -331,18 +331,7 @@ impl Pipeline {
             }
         }
         if flow.info.state.is_final() && !flow.http_finished {
-            let Flow { streams, http, .. } = flow;
-            for (i, s) in streams.iter_mut().enumerate() {
-                let side = side_name(i);
-                s.flush(&mut |c| feed(http, side, c, &mut exchanges));
-                if let Some(h) = http.as_mut() {
-                    h.end(side, ts, &mut exchanges);
-                }
-            }
-            if let Some(h) = http.as_mut() {
-                h.finish(ts, &mut exchanges);
-            }
-            flow.http_finished = true;
+            flow.close_http(ts, &mut exchanges);
             finished_http = flow.http.take();
         }
         let after = flow.streams[0].buffered() + flow.streams[1].buffered();
@@ -447,18 +436,7 @@ impl Pipeline {
             .buffered
             .saturating_sub(flow.streams[0].buffered() + flow.streams[1].buffered());
         if !flow.http_finished {
-            let ts = flow.info.last_seen;
-            let Flow { streams, http, .. } = &mut flow;
-            for (i, s) in streams.iter_mut().enumerate() {
-                let side = side_name(i);
-                s.flush(&mut |c| feed(http, side, c, &mut exchanges));
-                if let Some(h) = http.as_mut() {
-                    h.end(side, ts, &mut exchanges);
-                }
-            }
-            if let Some(h) = http.as_mut() {
-                h.finish(ts, &mut exchanges);
-            }
+            flow.close_http(flow.info.last_seen, &mut exchanges);
         }
         self.emit_exchanges(&mut exchanges, flow.info.client, flow.info.server, out);
         self.scratch = exchanges;

@@ -22,6 +22,25 @@ pub(super) struct Flow {
     pub(super) http_finished: bool,
 }
 
+impl Flow {
+    /// The connection is over: delivers what reassembly holds (holes as
+    /// gaps), ends both sides and emits every exchange still pending.
+    pub(super) fn close_http(&mut self, ts: Nanos, out: &mut Vec<Exchange>) {
+        let Flow { streams, http, .. } = self;
+        for (i, s) in streams.iter_mut().enumerate() {
+            let side = side_name(i);
+            s.flush(&mut |c| feed(http, side, c, out));
+            if let Some(h) = http.as_mut() {
+                h.end(side, ts, out);
+            }
+        }
+        if let Some(h) = http.as_mut() {
+            h.finish(ts, out);
+        }
+        self.http_finished = true;
+    }
+}
+
 pub(super) fn side_name(dir: usize) -> Side {
     if dir == 0 { Side::Client } else { Side::Server }
 }
