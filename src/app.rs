@@ -1,1 +1,538 @@
-//! App state.
+//! The TUI's state and the only code that changes it.
+//!
+//! Sources, the terminal and the clock send [`AppEvent`]s; [`App::update`]
+//! applies them; [`crate::ui::render`] only reads the `App`. Nothing here
+//! reads a clock: times come with the events, so tests drive it exactly.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui_textarea::TextArea;
+
+use crate::config::Config;
+use crate::filter::{Filter, FilterError};
+use crate::keys::{Action, KeyMap};
+use crate::source::{SourceEvent, SourceStats};
+use crate::store::{ExchangeStore, FlowSort, FlowStore, PingBoard, PingSample};
+use crate::wire::agent::{AgentMessage, Control, FilterSpec};
+
+/// The panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// HTTP exchanges.
+    Http,
+    /// TCP/UDP flows.
+    Flows,
+    /// Ping targets.
+    Ping,
+}
+
+impl Pane {
+    const ORDER: [Pane; 3] = [Pane::Http, Pane::Flows, Pane::Ping];
+
+    fn index(self) -> usize {
+        Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// What has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The panes.
+    Normal,
+    /// The filter bar.
+    Filter,
+    /// The ping target field.
+    AddTarget,
+    /// The detail view of one exchange.
+    Detail,
+    /// The key help.
+    Help,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum AppEvent {
+    /// A key.
+    Key(KeyEvent),
+    /// A mouse event.
+    Mouse(MouseEvent),
+    /// From the source.
+    Source(SourceEvent),
+    /// Time passes (drives rates; the runner sends it on each frame).
+    Tick,
+}
+
+/// Packets and bytes per second, from the source's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rates {
+    /// Packets per second.
+    pub packets: f64,
+    /// Bytes per second.
+    pub bytes: f64,
+}
+
+/// The TUI state.
+pub struct App {
+    /// What the data comes from (`demo`, `file capture.pcap`, ...).
+    pub source_name: String,
+    /// Agent/source state line (`live`, `ended`, an error).
+    pub source_state: String,
+    /// Exchanges.
+    pub exchanges: ExchangeStore,
+    /// Flows.
+    pub flows: FlowStore,
+    /// Ping statistics.
+    pub pings: PingBoard,
+    /// Latest source counters.
+    pub stats: SourceStats,
+    /// Rates from the last two counter updates.
+    pub rates: Rates,
+    /// Focused pane.
+    pub focus: Pane,
+    /// Who has the keyboard.
+    pub mode: Mode,
+    /// Ids of the exchanges that pass the filter, oldest first.
+    pub visible: Vec<u64>,
+    /// Selected exchange id.
+    pub selected: Option<u64>,
+    /// Keep the newest exchange selected.
+    pub follow: bool,
+    /// With pause on, exchanges newer than this id stay hidden.
+    pub paused_at: Option<u64>,
+    /// Show Authorization, Cookie and the like unmasked.
+    pub show_secrets: bool,
+    /// The filter bar.
+    pub filter_input: TextArea<'static>,
+    /// The filter in force.
+    pub filter: Filter,
+    /// Why the text in the filter bar does not parse.
+    pub filter_error: Option<FilterError>,
+    /// Filters applied before, newest last.
+    pub filter_history: Vec<String>,
+    history_pos: Option<usize>,
+    /// The ping target field.
+    pub target_input: TextArea<'static>,
+    /// Selected flow row.
+    pub flow_selected: usize,
+    /// Flow sort order.
+    pub flow_sort: FlowSort,
+    /// Selected ping target row.
+    pub ping_selected: usize,
+    /// Scroll offset of the detail view.
+    pub detail_scroll: u16,
+    /// Last message from the agent or about a control (shown in the status bar).
+    pub message: Option<String>,
+    /// Rows of the HTTP list on screen (set by the renderer's layout; used for paging).
+    pub page: usize,
+    /// Keys.
+    pub keys: KeyMap,
+    /// Control lines waiting for the source (drained by the runner).
+    pub controls: Vec<Control>,
+    /// Set when the user quits.
+    pub should_quit: bool,
+    /// The capture filter last sent to the agent.
+    sent_spec: Option<FilterSpec>,
+    last_stats: Option<(Instant, u64, u64)>,
+}
+
+impl App {
+    /// A fresh app for a source named `source_name`.
+    pub fn new(source_name: impl Into<String>, config: &Config) -> Self {
+        App {
+            source_name: source_name.into(),
+            source_state: "starting".into(),
+            exchanges: ExchangeStore::new(config.caps.exchanges, config.caps.details),
+            flows: FlowStore::new(config.caps.flows),
+            pings: PingBoard::default(),
+            stats: SourceStats::default(),
+            rates: Rates::default(),
+            focus: Pane::Http,
+            mode: Mode::Normal,
+            visible: Vec::new(),
+            selected: None,
+            follow: true,
+            paused_at: None,
+            show_secrets: false,
+            filter_input: TextArea::default(),
+            filter: Filter::default(),
+            filter_error: None,
+            filter_history: Vec::new(),
+            history_pos: None,
+            target_input: TextArea::default(),
+            flow_selected: 0,
+            flow_sort: FlowSort::default(),
+            ping_selected: 0,
+            detail_scroll: 0,
+            message: None,
+            page: 20,
+            keys: config.key_map().unwrap_or_default(),
+            controls: Vec::new(),
+            should_quit: false,
+            sent_spec: None,
+            last_stats: None,
+        }
+    }
+
+    /// Applies one event at time `now`.
+    pub fn update(&mut self, event: AppEvent, now: Instant) {
+        match event {
+            AppEvent::Source(e) => self.on_source(e, now),
+            AppEvent::Key(k) => self.on_key(k),
+            AppEvent::Mouse(m) => self.on_mouse(m),
+            AppEvent::Tick => {}
+        }
+    }
+
+    /// Exchange ids shown, newest first, honouring pause.
+    pub fn shown(&self) -> impl Iterator<Item = u64> + '_ {
+        let limit = self.paused_at.unwrap_or(u64::MAX);
+        self.visible
+            .iter()
+            .rev()
+            .copied()
+            .filter(move |id| *id <= limit)
+    }
+
+    fn on_source(&mut self, e: SourceEvent, now: Instant) {
+        match e {
+            SourceEvent::Exchange(x) => {
+                let id = self.exchanges.push(*x);
+                if let Some(row) = self.exchanges.get(id)
+                    && self.filter.matches_exchange(row, &self.exchanges)
+                {
+                    self.visible.push(id);
+                }
+                self.prune_visible();
+                if self.follow && self.paused_at.is_none() {
+                    self.selected = self.visible.last().copied();
+                }
+            }
+            SourceEvent::FlowEnded(f, reason) => self.flows.ended(*f, reason),
+            SourceEvent::Flows(list) => {
+                let ts = list.iter().map(|f| f.last_seen).max().unwrap_or_default();
+                self.flows.snapshot(list, ts);
+            }
+            SourceEvent::Ping(p) => self.pings.add(&PingSample::from(&p)),
+            SourceEvent::Probe(p) => self.pings.add(&PingSample::from(&p)),
+            SourceEvent::Agent(m) => self.on_agent(m),
+            SourceEvent::Stats(s) => {
+                if let Some((then, packets, bytes)) = self.last_stats {
+                    let dt = now.saturating_duration_since(then).as_secs_f64();
+                    if dt > 0.0 {
+                        self.rates = Rates {
+                            packets: s.packets.saturating_sub(packets) as f64 / dt,
+                            bytes: s.bytes.saturating_sub(bytes) as f64 / dt,
+                        };
+                    }
+                }
+                self.last_stats = Some((now, s.packets, s.bytes));
+                if self.source_state == "starting" {
+                    self.source_state = "live".into();
+                }
+                self.stats = *s;
+            }
+            SourceEvent::Ended { error } => {
+                self.rates = Rates::default();
+                self.source_state = match error {
+                    None => "ended".into(),
+                    Some(e) => format!("ended: {e}"),
+                };
+            }
+        }
+    }
+
+    fn on_agent(&mut self, m: AgentMessage) {
+        match m {
+            AgentMessage::Hello {
+                hostname, version, ..
+            } => {
+                self.source_state = format!("agent {version} on {hostname}");
+            }
+            AgentMessage::Error { message } => self.message = Some(format!("agent: {message}")),
+            AgentMessage::Ack { cmd } => self.message = Some(format!("agent applied {cmd}")),
+            AgentMessage::Bye { reason } => self.source_state = format!("agent left: {reason}"),
+            AgentMessage::Probe(p) => self.pings.add(&PingSample::from(&p)),
+        }
+    }
+
+    /// Drops ids whose rows were evicted from the store.
+    fn prune_visible(&mut self) {
+        let gone = self
+            .visible
+            .iter()
+            .take_while(|id| self.exchanges.get(**id).is_none())
+            .count();
+        if gone > 0 {
+            self.visible.drain(..gone);
+            if self
+                .selected
+                .is_some_and(|s| self.exchanges.get(s).is_none())
+            {
+                self.selected = self.visible.first().copied();
+            }
+        }
+    }
+
+    /// Recomputes the visible ids after a filter change.
+    fn refilter(&mut self) {
+        let f = &self.filter;
+        let store = &self.exchanges;
+        self.visible = store
+            .rows()
+            .filter(|r| f.matches_exchange(r, store))
+            .map(|r| r.id)
+            .collect();
+        if self
+            .selected
+            .is_none_or(|s| self.visible.binary_search(&s).is_err())
+        {
+            let first = self.shown().next();
+            self.selected = first;
+        }
+        let spec = self.filter.capture_spec();
+        if spec != self.sent_spec {
+            self.controls.push(Control::Filter {
+                filter: spec.clone().unwrap_or_default(),
+            });
+            self.sent_spec = spec;
+        }
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) {
+        match m.kind {
+            MouseEventKind::ScrollUp => self.act(Action::Up),
+            MouseEventKind::ScrollDown => self.act(Action::Down),
+            _ => {}
+        }
+    }
+
+    fn on_key(&mut self, k: KeyEvent) {
+        match self.mode {
+            Mode::Filter => self.filter_key(k),
+            Mode::AddTarget => self.target_key(k),
+            Mode::Help => self.mode = Mode::Normal,
+            Mode::Normal | Mode::Detail => {
+                if let Some(a) = self.keys.action(&k) {
+                    self.act(a);
+                }
+            }
+        }
+    }
+
+    fn filter_key(&mut self, k: KeyEvent) {
+        match k.code {
+            KeyCode::Enter => {
+                let text = self.filter_input.lines().join(" ");
+                if self.filter_error.is_none()
+                    && !text.trim().is_empty()
+                    && self.filter_history.last() != Some(&text)
+                {
+                    self.filter_history.push(text);
+                }
+                self.history_pos = None;
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Esc => {
+                self.filter_input = TextArea::default();
+                self.set_filter_text("");
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Up | KeyCode::Down => {
+                let n = self.filter_history.len();
+                if n == 0 {
+                    return;
+                }
+                let pos = match (self.history_pos, k.code) {
+                    (None, KeyCode::Up) => n - 1,
+                    (Some(p), KeyCode::Up) => p.saturating_sub(1),
+                    (Some(p), _) if p + 1 < n => p + 1,
+                    _ => return,
+                };
+                self.history_pos = Some(pos);
+                let text = self.filter_history[pos].clone();
+                self.filter_input = TextArea::from([text.clone()]);
+                self.filter_input
+                    .move_cursor(ratatui_textarea::CursorMove::End);
+                self.set_filter_text(&text);
+            }
+            _ => {
+                if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                    self.should_quit = true;
+                    return;
+                }
+                if self.filter_input.input(k) {
+                    let text = self.filter_input.lines().join(" ");
+                    self.set_filter_text(&text);
+                }
+            }
+        }
+    }
+
+    /// Parses the filter bar's text and applies it when valid.
+    pub fn set_filter_text(&mut self, text: &str) {
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.filter_error = None;
+                if f != self.filter {
+                    self.filter = f;
+                    self.refilter();
+                }
+            }
+            Err(e) => self.filter_error = Some(e),
+        }
+    }
+
+    fn target_key(&mut self, k: KeyEvent) {
+        match k.code {
+            KeyCode::Enter => {
+                let target = self.target_input.lines().join("").trim().to_owned();
+                if !target.is_empty() {
+                    self.controls.push(Control::PingAdd {
+                        target: target.clone(),
+                        interval_ms: None,
+                        timeout_ms: None,
+                    });
+                    self.message = Some(format!("probing {target}"));
+                }
+                self.target_input = TextArea::default();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Esc => {
+                self.target_input = TextArea::default();
+                self.mode = Mode::Normal;
+            }
+            _ => {
+                self.target_input.input(k);
+            }
+        }
+    }
+
+    fn act(&mut self, a: Action) {
+        match a {
+            Action::Quit => self.should_quit = true,
+            Action::Help => self.mode = Mode::Help,
+            Action::NextPane => self.focus = Pane::ORDER[(self.focus.index() + 1) % 3],
+            Action::PrevPane => self.focus = Pane::ORDER[(self.focus.index() + 2) % 3],
+            Action::FocusHttp => self.focus = Pane::Http,
+            Action::FocusFlows => self.focus = Pane::Flows,
+            Action::FocusPing => self.focus = Pane::Ping,
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            Action::PageDown => self.move_by(self.page.max(1) as isize),
+            Action::Top => self.move_by(isize::MIN / 2),
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::Open => {
+                if self.focus == Pane::Http && self.selected.is_some() {
+                    self.mode = Mode::Detail;
+                    self.detail_scroll = 0;
+                }
+            }
+            Action::Back => match self.mode {
+                Mode::Detail | Mode::Help => self.mode = Mode::Normal,
+                _ if !self.filter.is_empty() => {
+                    self.filter_input = TextArea::default();
+                    self.set_filter_text("");
+                }
+                _ => {}
+            },
+            Action::Filter => self.mode = Mode::Filter,
+            Action::TogglePause => {
+                self.paused_at = match self.paused_at {
+                    Some(_) => None,
+                    None => Some(self.visible.last().copied().unwrap_or(0)),
+                };
+            }
+            Action::ToggleFollow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    let first = self.shown().next();
+                    self.selected = first;
+                }
+            }
+            Action::Clear => {
+                self.exchanges.clear();
+                self.flows.clear();
+                self.pings = PingBoard::default();
+                self.visible.clear();
+                self.selected = None;
+            }
+            Action::ToggleSecrets => self.show_secrets = !self.show_secrets,
+            Action::AddTarget => {
+                self.focus = Pane::Ping;
+                self.mode = Mode::AddTarget;
+            }
+            Action::RemoveTarget => {
+                if self.focus == Pane::Ping
+                    && let Some(t) = self
+                        .pings
+                        .targets
+                        .get(self.ping_selected)
+                        .map(|t| t.target.clone())
+                {
+                    self.controls
+                        .push(Control::PingRemove { target: t.clone() });
+                    self.pings.remove(&t);
+                    self.ping_selected = self
+                        .ping_selected
+                        .min(self.pings.targets.len().saturating_sub(1));
+                }
+            }
+            Action::CycleSort => {
+                self.flow_sort = match self.flow_sort {
+                    FlowSort::Bytes => FlowSort::Rate,
+                    FlowSort::Rate => FlowSort::Retransmissions,
+                    FlowSort::Retransmissions => FlowSort::Age,
+                    FlowSort::Age => FlowSort::Bytes,
+                };
+            }
+        }
+    }
+
+    /// Moves the focused pane's selection by `delta` rows (newest-first order for HTTP).
+    fn move_by(&mut self, delta: isize) {
+        if self.mode == Mode::Detail {
+            self.detail_scroll = (i64::from(self.detail_scroll) + delta.clamp(-1000, 1000) as i64)
+                .clamp(0, 10_000) as u16;
+            return;
+        }
+        let step = |cur: usize, len: usize| -> usize {
+            if len == 0 {
+                return 0;
+            }
+            (cur as isize)
+                .saturating_add(delta)
+                .clamp(0, len as isize - 1) as usize
+        };
+        match self.focus {
+            Pane::Http => {
+                let shown: Vec<u64> = self.shown().collect();
+                let cur = self
+                    .selected
+                    .and_then(|s| shown.iter().position(|id| *id == s))
+                    .unwrap_or(0);
+                let next = step(cur, shown.len());
+                self.selected = shown.get(next).copied();
+                // Moving away from the newest row stops following it.
+                self.follow = next == 0 && self.follow;
+            }
+            Pane::Flows => {
+                self.flow_selected =
+                    step(self.flow_selected, self.flows.sorted(self.flow_sort).len())
+            }
+            Pane::Ping => self.ping_selected = step(self.ping_selected, self.pings.targets.len()),
+        }
+    }
+
+    /// Memory held by stored data, for the status bar.
+    pub fn memory(&self) -> usize {
+        self.exchanges.memory() + self.flows.memory()
+    }
+
+    /// How long ago, relative to `now`, the source last reported counters.
+    pub fn stats_age(&self, now: Instant) -> Option<Duration> {
+        self.last_stats
+            .map(|(t, _, _)| now.saturating_duration_since(t))
+    }
+}

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Sender, SyncSender};
 
 use crate::decode::ExchangeEvent;
+use crate::decode::Stats;
 use crate::decode::flow::{EndReason, FlowInfo};
 use crate::decode::icmp::PingResult;
-use crate::decode::Stats;
 use crate::wire::agent::{AgentMessage, Control, ProbeResult};
 
 /// What a source reports.

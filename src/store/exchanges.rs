@@ -52,7 +52,10 @@ pub struct ExchangeStore {
 impl ExchangeStore {
     /// A store keeping `capacity` rows and `detail_capacity` full exchanges.
     pub fn new(capacity: usize, detail_capacity: usize) -> Self {
-        ExchangeStore { capacity, detail_capacity }
+        ExchangeStore {
+            capacity,
+            detail_capacity,
+        }
     }
 
     /// Adds an exchange and returns its id.
@@ -81,7 +84,9 @@ impl ExchangeStore {
 
     /// Rows kept, oldest first.
     pub fn rows(&self) -> impl DoubleEndedIterator<Item = &ExchangeRow> + ExactSizeIterator {
-        std::iter::empty::<&ExchangeRow>().collect::<Vec<_>>().into_iter()
+        std::iter::empty::<&ExchangeRow>()
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     /// Rows kept.

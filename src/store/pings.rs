@@ -68,7 +68,11 @@ pub struct TargetStats {
 impl TargetStats {
     /// Loss in percent of probes sent.
     pub fn loss_pct(&self) -> f64 {
-        if self.sent == 0 { 0.0 } else { 100.0 * (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64 }
+        if self.sent == 0 {
+            0.0
+        } else {
+            100.0 * (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64
+        }
     }
 }
 
