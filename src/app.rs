@@ -290,6 +290,11 @@ impl App {
             let first = self.shown().next();
             self.selected = first;
         }
+    }
+
+    /// Sends the agent the capture filter the UI filter allows, when it changed
+    /// (on Enter or when cleared, not on every keystroke).
+    fn sync_capture_filter(&mut self) {
         let spec = self.filter.capture_spec();
         if spec != self.sent_spec {
             self.controls.push(Control::Filter {
@@ -332,11 +337,13 @@ impl App {
                 }
                 self.history_pos = None;
                 self.mode = Mode::Normal;
+                self.sync_capture_filter();
             }
             KeyCode::Esc => {
                 self.filter_input = TextArea::default();
                 self.set_filter_text("");
                 self.mode = Mode::Normal;
+                self.sync_capture_filter();
             }
             KeyCode::Up | KeyCode::Down => {
                 let n = self.filter_history.len();
@@ -434,6 +441,7 @@ impl App {
                 _ if !self.filter.is_empty() => {
                     self.filter_input = TextArea::default();
                     self.set_filter_text("");
+                    self.sync_capture_filter();
                 }
                 _ => {}
             },
@@ -519,7 +527,7 @@ impl App {
             }
             Pane::Flows => {
                 self.flow_selected =
-                    step(self.flow_selected, self.flows.sorted(self.flow_sort).len())
+                    step(self.flow_selected, self.flows.sorted(self.flow_sort).len());
             }
             Pane::Ping => self.ping_selected = step(self.ping_selected, self.pings.targets.len()),
         }

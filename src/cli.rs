@@ -46,6 +46,34 @@ pub struct Args {
     /// Bytes of each HTTP body kept as a preview.
     #[arg(long, value_name = "BYTES", default_value_t = PipelineConfig::default().http.body_preview)]
     pub body_preview: usize,
+
+    /// Replay --read at the capture's own pace instead of instantly.
+    #[arg(long, requires = "read")]
+    pub pace: bool,
+
+    /// Show a built-in demo: a shop API pod's synthetic traffic (needs no cluster).
+    #[arg(long, conflicts_with_all = ["read", "local"])]
+    pub demo: bool,
+
+    /// Capture this host with a local podtap-agent (as root), for bastion hosts and tests.
+    #[arg(long, conflicts_with = "read")]
+    pub local: bool,
+
+    /// With --local: capture inside this network namespace (`ip netns exec NS`).
+    #[arg(long, value_name = "NS", requires = "local")]
+    pub netns: Option<String>,
+
+    /// With --local: the podtap-agent binary (default: next to podtap, then PATH).
+    #[arg(long, value_name = "PATH", requires = "local")]
+    pub agent: Option<PathBuf>,
+
+    /// Configuration file (default: the user's config dir, podtap/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Seed of the demo's traffic.
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
 }
 
 /// Exit code: the input was read to its end.
@@ -68,19 +96,12 @@ pub fn run() -> ExitCode {
 }
 
 fn run_args(args: &Args) -> Result<u8, String> {
-    let Some(path) = &args.read else {
-        return Err(
-            "nothing to read: give a capture with --read FILE (or '-' for stdin) and --no-tui; \
-             cluster mode and the terminal UI are not in this build yet"
-                .to_owned(),
-        );
-    };
     if !args.no_tui {
-        return Err(
-            "the terminal UI is not in this build yet: add --no-tui to print the results"
-                .to_owned(),
-        );
+        return run_tui(args);
     }
+    let Some(path) = &args.read else {
+        return Err("--no-tui needs a capture: --read FILE (or '-' for stdin)".to_owned());
+    };
     let name = path.display().to_string();
     let input: Box<dyn Read> = if name == "-" {
         Box::new(io::stdin().lock())
@@ -108,6 +129,77 @@ fn run_args(args: &Args) -> Result<u8, String> {
         Err(HeadlessError::Input(e)) => Err(format!("{name}: {e}")),
         Err(e @ HeadlessError::Output(_)) => Err(e.to_string()),
     }
+}
+
+/// The TUI on the source the flags name.
+#[cfg(feature = "tui")]
+fn run_tui(args: &Args) -> Result<u8, String> {
+    use crate::config::Config;
+    use crate::source::SourceSpec;
+
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => {
+            Config::default_path().map_or_else(|| Ok(Config::default()), |p| Config::load(&p))?
+        }
+    };
+    let (spec, name) = if args.demo {
+        (SourceSpec::Demo { seed: args.seed }, "demo".to_owned())
+    } else if let Some(path) = &args.read {
+        let name = if path.as_os_str() == "-" {
+            "stdin".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        (
+            SourceSpec::Read {
+                path: path.clone(),
+                pace: args.pace,
+            },
+            name,
+        )
+    } else if args.local {
+        let agent = args.agent.clone().unwrap_or_else(default_agent);
+        let name = args
+            .netns
+            .as_ref()
+            .map_or_else(|| "local".to_owned(), |ns| format!("local netns {ns}"));
+        (
+            SourceSpec::Local {
+                agent,
+                netns: args.netns.clone(),
+            },
+            name,
+        )
+    } else {
+        return Err(
+            "cluster mode (context, namespace and pod pickers) is not in this build yet: \
+             try --demo, --read FILE or --local"
+                .to_owned(),
+        );
+    };
+    if !std::io::IsTerminal::is_terminal(&io::stdout()) {
+        return Err(
+            "the terminal UI needs a terminal: add --no-tui to print results instead".to_owned(),
+        );
+    }
+    crate::tui::run(&spec, &name, &config)?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(not(feature = "tui"))]
+fn run_tui(_args: &Args) -> Result<u8, String> {
+    Err("this build has no terminal UI: add --no-tui".to_owned())
+}
+
+/// `podtap-agent` next to this executable, else from PATH.
+#[cfg(feature = "tui")]
+fn default_agent() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("podtap-agent")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("podtap-agent"))
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub mod store;
 pub mod synth;
 pub mod text;
 #[cfg(feature = "tui")]
+pub mod tui;
+#[cfg(feature = "tui")]
 pub mod ui;
 pub mod wire;
 
