@@ -171,6 +171,7 @@ fn agent_benchmark() {
     })
     .expect("bind the sink socket in RX");
 
+    let load_before = loadavg();
     let mut steps = Vec::new();
     for rate in &config.rates {
         let label = rate.map_or("max".to_owned(), |r| format!("{}k", r / 1000));
@@ -188,6 +189,12 @@ fn agent_benchmark() {
     }
     drop(sink);
     report(&config, &steps);
+    // Other work on the machine (builds, tests) takes cores from the captures
+    // and the generator alike: the figures are only as quiet as the machine.
+    println!(
+        "load average (1/5/15 min) before: {load_before}, after: {}",
+        loadavg()
+    );
 }
 
 fn run_step(config: &Config, label: &str, rate: Option<u32>) -> Step {
@@ -572,6 +579,15 @@ fn pin_thread(cpu: usize) {
         libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
     }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn clock_ticks() -> f64 {

@@ -22,8 +22,9 @@ const MAX_BLOCK: usize = 1 << 20;
 const MIN_BLOCKS: usize = 8;
 /// Nominal frame size (V3 packs packets of any size; this only has to divide the block).
 const FRAME_SIZE: usize = 2048;
-/// A block that is not full is handed to us after this many milliseconds.
-const RETIRE_MS: u32 = 50;
+/// A block that is not full is handed to us after this many milliseconds:
+/// live enough for the TUI, and few wakeups at low rates (tcpdump waits 1 s).
+const RETIRE_MS: u32 = 200;
 
 const BLOCK_HDR: usize = offset_of!(tpacket_block_desc, hdr);
 const STATUS_OFF: usize = BLOCK_HDR + offset_of!(tpacket_hdr_v1, block_status);

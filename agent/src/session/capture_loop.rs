@@ -121,7 +121,7 @@ impl<S: PacketSource> CaptureLoop<S> {
                 snaplen,
                 ..
             } = &mut self;
-            let polled = source.poll(Duration::from_millis(50), &mut |p: &RawPacket<'_>| {
+            let polled = source.poll(Duration::from_millis(250), &mut |p: &RawPacket<'_>| {
                 if paused {
                     return;
                 }

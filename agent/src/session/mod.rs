@@ -237,7 +237,7 @@ impl Supervisor {
                 self.output
                     .push_control(message_block(&AgentMessage::Probe(r)));
             }
-            match controls.recv_timeout(Duration::from_millis(50)) {
+            match controls.recv_timeout(Duration::from_millis(100)) {
                 Ok(ControlEvent::Line(line)) => {
                     if let Some(reason) = self.apply(&line) {
                         return reason;
