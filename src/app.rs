@@ -276,11 +276,11 @@ impl App {
 
     /// Recomputes the visible ids after a filter change.
     fn refilter(&mut self) {
-        let f = &self.filter;
-        let store = &self.exchanges;
-        self.visible = store
+        let matcher = self.filter.for_store(&self.exchanges);
+        self.visible = self
+            .exchanges
             .rows()
-            .filter(|r| f.matches_exchange(r, store))
+            .filter(|r| matcher.matches(r))
             .map(|r| r.id)
             .collect();
         if self
