@@ -21,6 +21,8 @@
 pub mod app;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 #[cfg(feature = "tui")]
 pub mod config;
 #[cfg(feature = "decode")]
