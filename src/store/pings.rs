@@ -1,11 +1,28 @@
 //! Ping statistics per target: from echo pairs seen in the traffic and from
 //! the agent's probes (ICMP and TCP connect).
+//!
+//! Statistics, per target and probe kind:
+//! - `sent` counts every probe but duplicates; `received` counts replies.
+//! - min, max and mean over every reply's RTT since the target appeared.
+//! - jitter: the plain mean of |RTT(i) - RTT(i-1)| over consecutive replies
+//!   (losses in between are skipped). RFC 3550 smooths the same difference
+//!   with a 1/16 gain; a plain mean is easier to check and to explain.
+//! - p95: nearest rank (the ceil(0.95 n)-th smallest) over the last
+//!   [`P95_WINDOW`] RTTs.
+//! - history: the last [`HISTORY`] probes, `None` for a loss.
 
 use std::collections::VecDeque;
 
-use crate::decode::icmp::PingResult;
+use crate::decode::icmp::{PingOutcome, PingResult};
 use crate::wire::Nanos;
-use crate::wire::agent::ProbeResult;
+use crate::wire::agent::{ProbeKind, ProbeOutcome, ProbeResult};
+
+/// Targets tracked at most; samples for further targets are counted and dropped.
+pub const MAX_TARGETS: usize = 64;
+/// Samples kept for the chart.
+pub const HISTORY: usize = 120;
+/// RTTs the 95th percentile is computed over.
+pub const P95_WINDOW: usize = 100;
 
 /// One probe, whatever its origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,15 +41,39 @@ pub struct PingSample {
 
 impl From<&PingResult> for PingSample {
     fn from(p: &PingResult) -> Self {
-        let _ = p;
-        todo!("pings")
+        let outcome = match p.outcome {
+            PingOutcome::Reply { .. } => "reply",
+            PingOutcome::Duplicate { .. } => "duplicate",
+            PingOutcome::Lost => "lost",
+        };
+        PingSample {
+            target: p.target.to_string(),
+            kind: "icmp",
+            sent: p.sent,
+            rtt: p.rtt(),
+            outcome,
+        }
     }
 }
 
 impl From<&ProbeResult> for PingSample {
     fn from(p: &ProbeResult) -> Self {
-        let _ = p;
-        todo!("pings")
+        PingSample {
+            target: p.target.clone(),
+            kind: match p.kind {
+                ProbeKind::Icmp => "icmp",
+                ProbeKind::Tcp => "tcp",
+            },
+            sent: Nanos(p.sent_ns),
+            rtt: p.rtt_ns.map(Nanos),
+            outcome: match p.outcome {
+                ProbeOutcome::Reply => "reply",
+                ProbeOutcome::Timeout => "timeout",
+                ProbeOutcome::Refused => "refused",
+                ProbeOutcome::Unreachable => "unreachable",
+                ProbeOutcome::Error => "error",
+            },
+        }
     }
 }
 
@@ -63,6 +104,11 @@ pub struct TargetStats {
     pub history: VecDeque<Option<f64>>,
     /// Last outcome that was not a reply (`refused`, `timeout`, ...).
     pub last_problem: Option<&'static str>,
+    /// The last RTTs in ms, for the percentile.
+    recent: VecDeque<f64>,
+    rtt_sum: f64,
+    jitter_sum: f64,
+    jitter_n: u64,
 }
 
 impl TargetStats {
@@ -74,6 +120,45 @@ impl TargetStats {
             100.0 * (self.sent - self.received.min(self.sent)) as f64 / self.sent as f64
         }
     }
+
+    fn add(&mut self, sample: &PingSample) {
+        if sample.outcome == "duplicate" {
+            return;
+        }
+        self.sent += 1;
+        let rtt = match (sample.outcome, sample.rtt) {
+            ("reply", Some(rtt)) => rtt.as_millis_f64(),
+            (outcome, _) => {
+                self.last_problem = Some(outcome);
+                push_bounded(&mut self.history, None, HISTORY);
+                return;
+            }
+        };
+        self.received += 1;
+        push_bounded(&mut self.history, Some(rtt), HISTORY);
+        if let Some(prev) = self.last_ms {
+            self.jitter_sum += (rtt - prev).abs();
+            self.jitter_n += 1;
+            self.jitter_ms = Some(self.jitter_sum / self.jitter_n as f64);
+        }
+        self.last_ms = Some(rtt);
+        self.min_ms = Some(self.min_ms.map_or(rtt, |m| m.min(rtt)));
+        self.max_ms = Some(self.max_ms.map_or(rtt, |m| m.max(rtt)));
+        self.rtt_sum += rtt;
+        self.avg_ms = Some(self.rtt_sum / self.received as f64);
+        push_bounded(&mut self.recent, rtt, P95_WINDOW);
+        let mut sorted: Vec<f64> = self.recent.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = (sorted.len() * 95).div_ceil(100);
+        self.p95_ms = sorted.get(rank.saturating_sub(1)).copied();
+    }
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, v: T, cap: usize) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    q.push_back(v);
 }
 
 /// Every target's statistics, in order of first appearance.
@@ -81,13 +166,36 @@ impl TargetStats {
 pub struct PingBoard {
     /// Targets.
     pub targets: Vec<TargetStats>,
+    /// Samples dropped because [`MAX_TARGETS`] targets were already tracked.
+    pub ignored: u64,
 }
 
 impl PingBoard {
     /// Adds one sample.
     pub fn add(&mut self, sample: &PingSample) {
-        let _ = sample;
-        todo!("pings")
+        if sample.outcome == "duplicate" {
+            return;
+        }
+        let found = self
+            .targets
+            .iter()
+            .position(|t| t.target == sample.target && t.kind == sample.kind);
+        let i = match found {
+            Some(i) => i,
+            None if self.targets.len() >= MAX_TARGETS => {
+                self.ignored += 1;
+                return;
+            }
+            None => {
+                self.targets.push(TargetStats {
+                    target: sample.target.clone(),
+                    kind: sample.kind,
+                    ..TargetStats::default()
+                });
+                self.targets.len() - 1
+            }
+        };
+        self.targets[i].add(sample);
     }
 
     /// Forgets a target.
