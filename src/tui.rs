@@ -95,10 +95,7 @@ fn event_loop(
             }
         }
         let size = terminal.size().map_err(|e| format!("terminal: {e}"))?;
-        app.page = ui::page_rows(
-            ratatui::layout::Rect::new(0, 0, size.width, size.height),
-            app,
-        );
+        app.page = ui::layout_page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
         terminal
             .draw(|f| ui::render(f, app))
             .map_err(|e| format!("terminal: {e}"))?;

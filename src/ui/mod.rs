@@ -1,17 +1,259 @@
-//! Rendering (being written).
+//! Rendering: pure functions from [`App`] to a ratatui [`Frame`].
+//!
+//! One file per screen region (`http`, `flows`, `ping`, `detail`, `filter`,
+//! `status`, `help`); every style comes from [`theme`]. Nothing here changes
+//! the `App`, reads a clock, or writes to stdout/stderr. Every string that
+//! came from the network goes through [`crate::text::sanitize`] before it is
+//! drawn. Only the rows that fit on screen are built.
+//!
+//! Must not import the sources, the decoders' internals or any I/O.
+
+mod columns;
+mod detail;
+mod filter;
+mod flows;
+mod help;
+mod http;
+mod ping;
+mod status;
+pub mod theme;
+mod units;
+
+use std::net::IpAddr;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::App;
+use crate::app::{App, Mode, Pane};
+use crate::decode::flow::FlowInfo;
+pub use theme::Theme;
 
-/// Draws the whole screen.
-pub fn render(frame: &mut Frame, app: &App) {
-    let _ = (frame, app);
+/// Width and height from which HTTP, flows and ping are shown together.
+pub const WIDE: (u16, u16) = (160, 40);
+
+/// What every region gets: the state, the theme and what is worked out once per frame.
+pub(crate) struct View<'a> {
+    /// The state.
+    pub app: &'a App,
+    /// Styles.
+    pub theme: &'a Theme,
+    /// The flows in the pane's order (sorted once per frame).
+    pub flows: Vec<&'a FlowInfo>,
+    /// The pod's own address, guessed from the traffic (see [`flows::guess_pod`]).
+    pub pod: Option<IpAddr>,
 }
 
-/// Rows of the HTTP list in a terminal of `area` (for paging keys).
-pub fn page_rows(area: Rect, app: &App) -> usize {
-    let _ = app;
-    usize::from(area.height.saturating_sub(4))
+/// Where the regions go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Areas {
+    /// The tab bar (small terminals only).
+    tabs: Option<Rect>,
+    /// The panes (or the detail view).
+    body: Rect,
+    /// The filter bar or the ping-target field.
+    input: Option<Rect>,
+    /// The status bar.
+    status: Rect,
+}
+
+/// Draws the whole screen with [`Theme::current`].
+pub fn render(frame: &mut Frame, app: &App) {
+    render_with(frame, app, Theme::current());
+}
+
+/// Draws the whole screen with a given theme (tests pass one for determinism).
+///
+/// Small terminals (below [`WIDE`]) show the focused pane only:
+///
+/// ```text
+/// +------------------------------------------------------------+
+/// | 1 HTTP   2 Flows   3 Ping                         (tabs)   |
+/// +- HTTP 42/42 -----------------------------------------------+
+/// | Time         Method Host      Path      St Latency Req Resp|
+/// | 12:00:01.250 GET    cart      /api/cart 200  12.3ms  0B 2kB|
+/// |  ... focused pane, or the detail view (Enter) ...          |
+/// +------------------------------------------------------------+
+/// | / status:5xx                     (filter bar, when needed) |
+/// | demo | live | 120 pkt/s | drops 0/0 | mem 1.2MB | FOLLOW   |
+/// +------------------------------------------------------------+
+/// ```
+///
+/// Large terminals show all three panes:
+///
+/// ```text
+/// +- HTTP ----------------------------------------------------------+
+/// |                                                                 |
+/// +- Flows -----------------------------------+- Ping --------------+
+/// |                                           | targets, RTT chart  |
+/// +-------------------------------------------+---------------------+
+/// | filter bar (when needed)                                        |
+/// | status bar                                                      |
+/// ```
+///
+/// The help (`?`) is a popup over everything.
+pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let flows_list = app.flows.sorted(app.flow_sort);
+    let pod = flows::guess_pod(app, &flows_list);
+    let view = View {
+        app,
+        theme,
+        flows: flows_list,
+        pod,
+    };
+    let areas = split(area, app);
+    if let Some(tabs) = areas.tabs {
+        render_tabs(frame, tabs, &view);
+    }
+    if app.mode == Mode::Detail {
+        detail::render(frame, areas.body, &view);
+    } else if is_wide(area) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(areas.body);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Min(0)]).areas(bottom);
+        http::render(frame, top, &view);
+        flows::render(frame, left, &view);
+        ping::render(frame, right, &view);
+    } else {
+        match app.focus {
+            Pane::Http => http::render(frame, areas.body, &view),
+            Pane::Flows => flows::render(frame, areas.body, &view),
+            Pane::Ping => ping::render(frame, areas.body, &view),
+        }
+    }
+    if let Some(input) = areas.input {
+        filter::render(frame, input, &view);
+    }
+    status::render(frame, areas.status, &view);
+    if app.mode == Mode::Help {
+        help::render(frame, area, &view);
+    }
+}
+
+/// Rows of the HTTP list that fit in a terminal of `area` (the runner sets `App::page` from it).
+pub fn layout_page_rows(area: Rect) -> usize {
+    let wide = is_wide(area);
+    let mut body = area.height.saturating_sub(1);
+    if !wide {
+        body = body.saturating_sub(1);
+    }
+    let pane = if wide { body * 55 / 100 } else { body };
+    // Borders and the header row.
+    usize::from(pane.saturating_sub(3)).max(1)
+}
+
+fn is_wide(area: Rect) -> bool {
+    area.width >= WIDE.0 && area.height >= WIDE.1
+}
+
+/// Splits the screen: status bar at the bottom, input above it, tabs on top, panes between.
+fn split(area: Rect, app: &App) -> Areas {
+    let status = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: area.height.min(1),
+        ..area
+    };
+    let mut rest = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let mut areas = Areas {
+        status,
+        ..Areas::default()
+    };
+    let want = filter::height(app);
+    // The input line only takes room the panes can spare (keep three rows for them).
+    if want > 0 && rest.height >= want + 3 {
+        areas.input = Some(Rect {
+            y: rest.y + rest.height - want,
+            height: want,
+            ..rest
+        });
+        rest.height -= want;
+    } else if matches!(app.mode, Mode::Filter | Mode::AddTarget) && rest.height >= 1 {
+        // Typing must stay visible even on a tiny screen.
+        areas.input = Some(Rect {
+            y: rest.y + rest.height - 1,
+            height: 1,
+            ..rest
+        });
+        rest.height -= 1;
+    }
+    if !is_wide(area) && rest.height >= 4 {
+        areas.tabs = Some(Rect { height: 1, ..rest });
+        rest.y += 1;
+        rest.height -= 1;
+    }
+    areas.body = rest;
+    areas
+}
+
+/// The tab bar: `1 HTTP  2 Flows  3 Ping`, the focused one highlighted.
+fn render_tabs(frame: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let tabs = [
+        (Pane::Http, "1 HTTP"),
+        (Pane::Flows, "2 Flows"),
+        (Pane::Ping, "3 Ping"),
+    ];
+    let mut spans = Vec::with_capacity(8);
+    for (pane, label) in tabs {
+        let style = if pane == v.app.focus {
+            t.tab_active
+        } else {
+            t.tab
+        };
+        spans.push(Span::styled(format!(" {label} "), style));
+        spans.push(Span::raw(" "));
+    }
+    let keys = v.app.keys.keys_for(crate::keys::Action::Help);
+    if let Some(k) = keys.first() {
+        spans.push(Span::styled(format!(" {k} help"), t.dim));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A pane's frame: borders, a title, focus colour.
+pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.pane_border(focused))
+        .title(title)
+}
+
+/// A one-line message inside an empty pane.
+pub(crate) fn placeholder(frame: &mut Frame, area: Rect, text: String, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let y = area.y + area.height / 2;
+    let line = Rect {
+        y,
+        height: 1,
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(text, theme.dim)).centered(),
+        line,
+    );
+}
+
+/// The first of `action`'s keys, for hints (`?`, `/`).
+pub(crate) fn key_hint(app: &App, action: crate::keys::Action) -> String {
+    app.keys
+        .keys_for(action)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The first row of the page that holds row `selected` (pages of `rows` rows).
+pub(crate) fn page_start(selected: usize, rows: usize) -> usize {
+    selected.checked_div(rows).map_or(0, |page| page * rows)
 }

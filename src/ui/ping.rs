@@ -1,0 +1,253 @@
+//! The ping pane: a table of targets, and the selected target's RTT
+//! history: a chart when there is room, a one-line sparkline otherwise.
+//! Lost probes are marked in both.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Row, Sparkline, Table,
+};
+
+use super::columns::{self, Col};
+use super::{View, page_start, pane_block, placeholder, units};
+use crate::app::Pane;
+use crate::keys::Action;
+use crate::store::TargetStats;
+use crate::text::sanitize;
+
+/// Least room for the chart (rows, columns); less gets a sparkline.
+const CHART_MIN: (u16, u16) = (8, 30);
+
+/// Columns in screen order; min/max go first, then kind, then avg/jitter/p95.
+const COLS: [Col; 11] = [
+    Col::flex("Target", 14, 0),
+    Col::fixed("Kind", 4, 3),
+    Col::fixed("Sent", 5, 0),
+    Col::fixed("Recv", 5, 0),
+    Col::fixed("Loss%", 6, 0),
+    Col::fixed("Last", 7, 0),
+    Col::fixed("Avg", 7, 1),
+    Col::fixed("Min", 7, 4),
+    Col::fixed("Max", 7, 4),
+    Col::fixed("Jitter", 7, 2),
+    Col::fixed("p95", 7, 1),
+];
+
+/// Draws the ping pane.
+pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
+    let app = v.app;
+    let t = v.theme;
+    let targets = &app.pings.targets;
+    let title = Line::from(vec![
+        Span::styled(" Ping ", t.title),
+        Span::raw(format!("{} targets ", targets.len())),
+    ]);
+    let block = pane_block(title, app.focus == Pane::Ping, t);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if targets.is_empty() {
+        let text = format!(
+            "no ping targets ({} adds one)",
+            super::key_hint(app, Action::AddTarget)
+        );
+        placeholder(frame, inner, text, t);
+        return;
+    }
+    let sel = app.ping_selected.min(targets.len() - 1);
+    // The table takes what it needs, up to half the pane when a chart fits below.
+    let want = targets.len().saturating_add(1).min(usize::from(u16::MAX)) as u16;
+    let chart_room = inner
+        .height
+        .saturating_sub(want.min(inner.height / 2).max(2));
+    let chart = chart_room >= CHART_MIN.0 && inner.width >= CHART_MIN.1;
+    let table_h = if chart {
+        inner.height - chart_room
+    } else {
+        want.min(inner.height.saturating_sub(1))
+            .max(inner.height.min(1))
+    };
+    let table_area = Rect {
+        height: table_h,
+        ..inner
+    };
+    let rest = Rect {
+        y: inner.y + table_h,
+        height: inner.height - table_h,
+        ..inner
+    };
+    render_table(frame, table_area, v, sel);
+    if let Some(target) = targets.get(sel)
+        && rest.height > 0
+    {
+        if chart {
+            render_chart(frame, rest, target, v);
+        } else {
+            render_sparkline(frame, rest, target, v);
+        }
+    }
+}
+
+fn render_table(frame: &mut Frame, area: Rect, v: &View, sel: usize) {
+    let t = v.theme;
+    let keep = columns::fit(&COLS, area.width);
+    let rows_fit = usize::from(area.height.saturating_sub(1));
+    let start = page_start(sel, rows_fit);
+    let rows = v
+        .app
+        .pings
+        .targets
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(rows_fit)
+        .map(|(i, s)| {
+            let style = if i == sel { t.selected } else { t.text };
+            Row::new(columns::pick(cells(s, v), &keep)).style(style)
+        });
+    let header = Row::new(columns::pick(
+        COLS.iter().map(|c| Cell::from(c.title)),
+        &keep,
+    ))
+    .style(t.header);
+    let table = Table::new(rows, columns::widths(&COLS, &keep))
+        .header(header)
+        .column_spacing(columns::SPACING);
+    frame.render_widget(table, area);
+}
+
+fn cells<'a>(s: &TargetStats, v: &View) -> [Cell<'a>; 11] {
+    let t = v.theme;
+    let loss = s.loss_pct();
+    let mut name = vec![Span::raw(sanitize(&s.target).into_owned())];
+    if let Some(p) = s.last_problem {
+        name.push(Span::styled(format!(" {p}"), t.warn));
+    }
+    let loss_style = if loss > 0.0 { t.warn } else { t.text };
+    [
+        Cell::from(Line::from(name)),
+        Cell::from(s.kind),
+        Cell::from(units::count(s.sent)),
+        Cell::from(units::count(s.received)),
+        Cell::from(Span::styled(format!("{loss:.1}"), loss_style)),
+        Cell::from(units::opt_millis(s.last_ms)),
+        Cell::from(units::opt_millis(s.avg_ms)),
+        Cell::from(units::opt_millis(s.min_ms)),
+        Cell::from(units::opt_millis(s.max_ms)),
+        Cell::from(units::opt_millis(s.jitter_ms)),
+        Cell::from(units::opt_millis(s.p95_ms)),
+    ]
+}
+
+/// The chart's title: whose history, how many probes, how many lost.
+fn history_title(s: &TargetStats) -> String {
+    let lost = s.history.iter().filter(|h| h.is_none()).count();
+    format!(
+        " {} RTT, last {} probes, {lost} lost ",
+        sanitize(&s.target),
+        s.history.len()
+    )
+}
+
+fn render_chart(frame: &mut Frame, area: Rect, s: &TargetStats, v: &View) {
+    let t = v.theme;
+    let title = Line::from(vec![
+        Span::styled(history_title(s), t.title),
+        Span::styled("(• lost) ", t.loss),
+    ]);
+    let n = s.history.len();
+    let rtts: Vec<(f64, f64)> = s
+        .history
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| h.map(|ms| (i as f64, ms)))
+        .collect();
+    let top = rtts.iter().map(|p| p.1).fold(0.0_f64, f64::max).max(0.001) * 1.2;
+    let losses: Vec<(f64, f64)> = s
+        .history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.is_none())
+        .map(|(i, _)| (i as f64, top))
+        .collect();
+    let mut sets = vec![
+        Dataset::default()
+            .name("rtt")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(t.chart)
+            .data(&rtts),
+    ];
+    if !losses.is_empty() {
+        sets.push(
+            Dataset::default()
+                .name("lost")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(t.loss)
+                .data(&losses),
+        );
+    }
+    let x_max = (n.saturating_sub(1) as f64).max(1.0);
+    let chart = Chart::new(sets)
+        .block(
+            Block::new()
+                .borders(Borders::TOP)
+                .border_style(t.border)
+                .title(title),
+        )
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, x_max])
+                .style(t.dim)
+                .labels([format!("-{n}"), "now".to_owned()]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .style(t.dim)
+                .labels(["0".to_owned(), units::millis(top)]),
+        )
+        .legend_position(None);
+    frame.render_widget(chart, area);
+}
+
+fn render_sparkline(frame: &mut Frame, area: Rect, s: &TargetStats, v: &View) {
+    let t = v.theme;
+    let label = history_title(s);
+    let label_w = (label.chars().count() as u16).min(area.width / 2);
+    let (label_area, spark_area) = if area.width >= 40 {
+        (
+            Rect {
+                width: label_w,
+                ..area
+            },
+            Rect {
+                x: area.x + label_w,
+                width: area.width - label_w,
+                ..area
+            },
+        )
+    } else {
+        (Rect::default(), area)
+    };
+    frame.render_widget(Span::styled(label, t.dim), label_area);
+    // The newest samples that fit, in microseconds; `None` marks a loss.
+    let skip = s
+        .history
+        .len()
+        .saturating_sub(usize::from(spark_area.width));
+    let data: Vec<Option<u64>> = s
+        .history
+        .iter()
+        .skip(skip)
+        .map(|h| h.map(|ms| (ms * 1000.0).max(1.0) as u64))
+        .collect();
+    let spark = Sparkline::default()
+        .data(data)
+        .style(t.chart)
+        .absent_value_symbol("x")
+        .absent_value_style(t.loss);
+    frame.render_widget(spark, spark_area);
+}
