@@ -117,7 +117,10 @@ fn demo_at_80x24_shows_traffic_filters_and_quits_cleanly() {
     s.wait("the ping pane", |t| t.to_lowercase().contains("loss"));
     s.keys(&["?"]);
     s.wait("the help", |t| t.contains("quit"));
-    s.keys(&["Escape", "q"]);
+    // Esc then q at once would reach the app as Alt-q: wait between them.
+    s.keys(&["Escape"]);
+    s.wait("the help to close", |t| !t.contains("show these keys"));
+    s.keys(&["q"]);
     let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
     assert!(!screen.contains("panicked"), "{screen}");
 }
