@@ -11,7 +11,7 @@
 #
 # `--target` is passed even for the host triple: with it, RUSTFLAGS apply only
 # to the target artifacts and build scripts stay dynamic. The `agent` profile
-# (root Cargo.toml) is `release` plus stripped symbols.
+# (root Cargo.toml) is `perf` (release with fat LTO) plus stripped symbols.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # podtap performance benchmark.
 #
-# Builds release, generates a synthetic capture with podtap-gen, then times the
+# Builds the `perf` profile (fat LTO), generates a synthetic capture with podtap-gen, then times the
 # headless podtap pipeline, tshark and tcpdump on it (one core each when
 # taskset exists) and compares podtap with the targets:
 #   >= 1.5M packets/s, >= 30x tshark, peak RSS <= 150 MiB.
@@ -40,16 +40,16 @@ else
 fi
 
 # --- build -------------------------------------------------------------------
-say "building release binaries (cargo build --release --bins)"
-if ! cargo build --release --bins; then
+say "building the benchmarked binaries (cargo build --profile perf --no-default-features --features cli --bins)"
+if ! cargo build --profile perf --no-default-features --features cli --bins; then
     say "the full release build failed; building podtap-gen alone so the reference tools can still be timed"
-    cargo build --release --no-default-features --features synth --bin podtap-gen
+    cargo build --profile perf --no-default-features --features synth --bin podtap-gen
 fi
 
 # --- capture -----------------------------------------------------------------
 say "generating $PACKETS packets into $FILE"
 GEN_START=$(date +%s.%N)
-SUMMARY=$(target/release/podtap-gen --packets "$PACKETS" --seed "$SEED" -o "$FILE" 2>&1 >/dev/null)
+SUMMARY=$(target/perf/podtap-gen --packets "$PACKETS" --seed "$SEED" -o "$FILE" 2>&1 >/dev/null)
 GEN_END=$(date +%s.%N)
 FILE_BYTES=$(stat -c %s "$FILE")
 say "ground truth: $SUMMARY"
@@ -79,16 +79,16 @@ measure() {
 # The headless front end may not exist yet: a binary that exits 0 but prints
 # nothing for a capture full of HTTP exchanges is not a pipeline to time.
 PROBE=$OUT/probe.pcapng
-if [[ ! -x target/release/podtap ]]; then
-    FAIL_podtap="target/release/podtap was not built"
-elif ! target/release/podtap-gen --packets 2000 --seed "$SEED" -o "$PROBE" 2>/dev/null; then
+if [[ ! -x target/perf/podtap ]]; then
+    FAIL_podtap="target/perf/podtap was not built"
+elif ! target/perf/podtap-gen --packets 2000 --seed "$SEED" -o "$PROBE" 2>/dev/null; then
     FAIL_podtap="could not write the probe capture $PROBE"
-elif ! probe_out=$(target/release/podtap --read "$PROBE" --no-tui --format json 2>&1); then
+elif ! probe_out=$(target/perf/podtap --read "$PROBE" --no-tui --format json 2>&1); then
     FAIL_podtap="headless mode not available: $(printf '%s' "$probe_out" | head -n 1 | cut -c1-100)"
 elif [[ -z $probe_out ]]; then
     FAIL_podtap="headless mode not available: podtap printed nothing for a 2000-packet probe capture"
 else
-    measure podtap target/release/podtap --read "$FILE" --no-tui --format json
+    measure podtap target/perf/podtap --read "$FILE" --no-tui --format json
 fi
 if command -v tshark >/dev/null; then
     measure tshark tshark -n -r "$FILE" -Y http.request -T fields -e http.request.uri
