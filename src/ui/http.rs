@@ -17,17 +17,18 @@ use crate::app::{App, Pane};
 use crate::store::ExchangeRow;
 use crate::text::sanitize;
 
-/// Columns in screen order; peer goes first when space runs out, then sizes, then host.
+/// Columns in screen order; peer goes first when space runs out, then the
+/// request size, then the response size, then the host: the path matters most.
 const COLS: [Col; 9] = [
     Col::fixed("Time", 12, 0),
     Col::fixed("Method", 7, 0),
-    Col::fixed("Host", 18, 1),
+    Col::fixed("Host", 14, 1),
     Col::flex("Path", 12, 0),
     Col::fixed("St", 3, 0),
     Col::fixed("Latency", 7, 0),
-    Col::fixed("Req", 6, 2),
+    Col::fixed("Req", 6, 3),
     Col::fixed("Resp", 6, 2),
-    Col::fixed("Peer", 23, 3),
+    Col::fixed("Peer", 23, 4),
 ];
 
 /// How many exchanges are shown (pause hides the newer ones): a prefix of `app.visible`.
