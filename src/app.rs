@@ -526,11 +526,20 @@ impl App {
                 self.follow = next == 0 && self.follow;
             }
             Pane::Flows => {
-                self.flow_selected =
-                    step(self.flow_selected, self.flows.sorted(self.flow_sort).len());
+                self.flow_selected = step(self.flow_selected, self.flow_rows().len());
             }
             Pane::Ping => self.ping_selected = step(self.ping_selected, self.pings.targets.len()),
         }
+    }
+
+    /// Flows to list: sorted, and narrowed by the filter's flow terms
+    /// (`ip:`, `port:`, `flow:`; HTTP-only terms do not restrict flows).
+    pub fn flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
+        let mut rows = self.flows.sorted(self.flow_sort);
+        if !self.filter.is_empty() {
+            rows.retain(|f| self.filter.matches_flow(f));
+        }
+        rows
     }
 
     /// Memory held by stored data, for the status bar.

@@ -294,3 +294,36 @@ fn rates_come_from_counter_updates() {
     );
     assert!(app.source_state.contains("truncated"));
 }
+
+#[test]
+fn the_filter_narrows_flows_by_address_and_state() {
+    use podtap::decode::flow::{FlowInfo, FlowState, Proto};
+    let mut app = app_with(Caps::default());
+    let flow = |id: u64, port: u16, state: FlowState| {
+        let mut f = FlowInfo::new(
+            FlowId(id),
+            Proto::Tcp,
+            "10.244.1.7:40000".parse().unwrap(),
+            format!("10.244.0.9:{port}").parse().unwrap(),
+            Nanos(1),
+        );
+        f.state = state;
+        f
+    };
+    let flows = vec![
+        flow(1, 8080, FlowState::Established),
+        flow(2, 5432, FlowState::Reset),
+        flow(3, 8080, FlowState::Reset),
+    ];
+    feed(&mut app, [AppEvent::Source(SourceEvent::Flows(flows))]);
+    assert_eq!(app.flow_rows().len(), 3);
+    app.set_filter_text("port:8080");
+    assert_eq!(app.flow_rows().len(), 2);
+    app.set_filter_text("port:8080 flow:rst");
+    assert_eq!(
+        app.flow_rows().iter().map(|f| f.id.0).collect::<Vec<_>>(),
+        vec![3]
+    );
+    app.set_filter_text("method:GET");
+    assert_eq!(app.flow_rows().len(), 3, "HTTP terms do not hide flows");
+}

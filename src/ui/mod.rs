@@ -98,7 +98,7 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let flows_list = app.flows.sorted(app.flow_sort);
+    let flows_list = app.flow_rows();
     let pod = flows::guess_pod(app, &flows_list);
     let view = View {
         app,
