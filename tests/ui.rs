@@ -588,18 +588,23 @@ fn tiny_and_odd_sizes_do_not_panic() {
         vec![code(KeyCode::Esc), key('/'), key('x'), key(':')],
         vec![code(KeyCode::Esc), key('p'), key('d')],
     ];
-    for w in 1..=30 {
-        for h in 1..=12 {
-            let _ = screen(&empty, w, h);
-        }
+    // Every size up to 12x12, then a spread of wider ones (each render costs
+    // a debug build a few milliseconds).
+    let sizes: Vec<(u16, u16)> = (1..=12)
+        .flat_map(|w| (0..=12).map(move |h| (w, h)))
+        .chain(
+            [17, 21, 26, 30]
+                .into_iter()
+                .flat_map(|w| [0, 1, 2, 3, 5, 8, 12].map(|h| (w, h))),
+        )
+        .collect();
+    for &(w, h) in &sizes {
+        let _ = screen(&empty, w, h);
     }
     for keys in states.drain(..) {
         press(&mut app, now, keys);
-        for w in 1..=30 {
-            for h in 1..=12 {
-                let _ = screen(&app, w, h);
-            }
-            let _ = screen(&app, w, 0);
+        for &(w, h) in &sizes {
+            let _ = screen(&app, w, h);
         }
         let _ = screen(&app, 0, 0);
         let _ = screen(&app, 0, 5);
