@@ -133,6 +133,12 @@ pub struct App {
     pub should_quit: bool,
     /// The capture filter last sent to the agent.
     sent_spec: Option<FilterSpec>,
+    /// The flows pane's rows (sorted, filtered), rebuilt on the tick after a change.
+    flow_order: Vec<crate::decode::flow::FlowId>,
+    /// Whether `flow_order` must be rebuilt.
+    flow_order_stale: bool,
+    /// Newest `last_seen` among the flows (ages are relative to it).
+    flow_now: crate::wire::Nanos,
     last_stats: Option<(Instant, u64, u64)>,
 }
 
@@ -170,6 +176,9 @@ impl App {
             controls: Vec::new(),
             should_quit: false,
             sent_spec: None,
+            flow_order: Vec::new(),
+            flow_order_stale: false,
+            flow_now: crate::wire::Nanos(0),
             last_stats: None,
         }
     }
@@ -180,7 +189,7 @@ impl App {
             AppEvent::Source(e) => self.on_source(e, now),
             AppEvent::Key(k) => self.on_key(k),
             AppEvent::Mouse(m) => self.on_mouse(m),
-            AppEvent::Tick => {}
+            AppEvent::Tick => self.refresh_flow_order(),
         }
     }
 
@@ -208,10 +217,14 @@ impl App {
                     self.selected = self.visible.last().copied();
                 }
             }
-            SourceEvent::FlowEnded(f, reason) => self.flows.ended(*f, reason),
+            SourceEvent::FlowEnded(f, reason) => {
+                self.flows.ended(*f, reason);
+                self.flow_order_stale = true;
+            }
             SourceEvent::Flows(list) => {
                 let ts = list.iter().map(|f| f.last_seen).max().unwrap_or_default();
                 self.flows.snapshot(list, ts);
+                self.flow_order_stale = true;
             }
             SourceEvent::Ping(p) => self.pings.add(&PingSample::from(&p)),
             SourceEvent::Probe(p) => self.pings.add(&PingSample::from(&p)),
@@ -276,6 +289,7 @@ impl App {
 
     /// Recomputes the visible ids after a filter change.
     fn refilter(&mut self) {
+        self.flow_order_stale = true;
         let matcher = self.filter.for_store(&self.exchanges);
         self.visible = self
             .exchanges
@@ -465,6 +479,7 @@ impl App {
                 self.pings = PingBoard::default();
                 self.visible.clear();
                 self.selected = None;
+                self.flow_order_stale = true;
             }
             Action::ToggleSecrets => self.show_secrets = !self.show_secrets,
             Action::AddTarget => {
@@ -494,6 +509,7 @@ impl App {
                     FlowSort::Retransmissions => FlowSort::Age,
                     FlowSort::Age => FlowSort::Bytes,
                 };
+                self.flow_order_stale = true;
             }
         }
     }
@@ -526,7 +542,7 @@ impl App {
                 self.follow = next == 0 && self.follow;
             }
             Pane::Flows => {
-                self.flow_selected = step(self.flow_selected, self.flow_rows().len());
+                self.flow_selected = step(self.flow_selected, self.flow_count());
             }
             Pane::Ping => self.ping_selected = step(self.ping_selected, self.pings.targets.len()),
         }
@@ -535,11 +551,71 @@ impl App {
     /// Flows to list: sorted, and narrowed by the filter's flow terms
     /// (`ip:`, `port:`, `flow:`; HTTP-only terms do not restrict flows).
     pub fn flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
+        if self.flow_order_stale {
+            return self.compute_flow_rows();
+        }
+        self.flow_order
+            .iter()
+            .filter_map(|id| self.flows.get(*id))
+            .collect()
+    }
+
+    /// How many rows the flows pane lists.
+    pub fn flow_count(&self) -> usize {
+        if self.flow_order_stale {
+            self.compute_flow_rows().len()
+        } else {
+            self.flow_order.len()
+        }
+    }
+
+    /// `len` rows of the flows pane from `start`: only these are looked up,
+    /// so a frame costs the same with 100 flows or 100,000.
+    pub fn flow_window(&self, start: usize, len: usize) -> Vec<&crate::decode::flow::FlowInfo> {
+        if self.flow_order_stale {
+            return self
+                .compute_flow_rows()
+                .into_iter()
+                .skip(start)
+                .take(len)
+                .collect();
+        }
+        let ids = self.flow_order.iter().skip(start).take(len);
+        ids.filter_map(|id| self.flows.get(*id)).collect()
+    }
+
+    /// Newest activity among the flows, the reference for their ages.
+    pub fn flow_now(&self) -> crate::wire::Nanos {
+        if self.flow_order_stale {
+            return self
+                .compute_flow_rows()
+                .iter()
+                .map(|f| f.last_seen)
+                .max()
+                .unwrap_or_default();
+        }
+        self.flow_now
+    }
+
+    fn compute_flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
         let mut rows = self.flows.sorted(self.flow_sort);
         if !self.filter.is_empty() {
             rows.retain(|f| self.filter.matches_flow(f));
         }
         rows
+    }
+
+    /// Rebuilds the flows pane's order after flows, sort or filter changed.
+    fn refresh_flow_order(&mut self) {
+        if !self.flow_order_stale {
+            return;
+        }
+        let rows = self.compute_flow_rows();
+        let now = rows.iter().map(|f| f.last_seen).max().unwrap_or_default();
+        let order = rows.iter().map(|f| f.id).collect();
+        self.flow_now = now;
+        self.flow_order = order;
+        self.flow_order_stale = false;
     }
 
     /// Memory held by stored data, for the status bar.

@@ -14,16 +14,6 @@
 //! caller's multi-thread runtime; one per exec session runs the blocking
 //! driver over a channel-backed `Read`.
 
-// The driver is `source::drive`, which `source` keeps private; it is
-// compiled here from the same file rather than copied. Its pacer is unused here.
-#[allow(
-    dead_code,
-    clippy::duplicate_mod,
-    reason = "source::drive is private to source; this compiles the same file, pacer unused"
-)]
-#[path = "../source/drive.rs"]
-mod drive;
-
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,13 +26,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use crate::source::{SourceEvent, SourceStats};
+use crate::source::SourceEvent;
 use crate::wire::agent::Control;
 
 use super::events::{ClusterEvent, EventSender, emit};
 use super::launch::AgentRef;
 use super::{Cluster, api_code, api_message};
-use drive::{Delivery, Sink, drive};
+use crate::source::drive::{Delivery, Sink, drive};
 
 /// The command run in the agent container.
 const CAPTURE: [&str; 2] = ["/podtap-agent", "capture"];

@@ -10,7 +10,7 @@
 //! crossterm or the app: it only sends events.
 
 mod demo;
-mod drive;
+pub(crate) mod drive;
 mod local;
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::store::FlowSort;
 use crate::wire::Nanos;
 
 /// Flows and exchanges looked at to guess the pod's address.
-const GUESS_FLOWS: usize = 256;
+pub(crate) const GUESS_FLOWS: usize = 256;
 const GUESS_EXCHANGES: usize = 64;
 
 /// The pod's own IP: the address that takes part in the most flows (and
@@ -89,9 +89,10 @@ fn cols(pod_known: bool) -> [Col; 11] {
 pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
     let app = v.app;
     let t = v.theme;
+    let total = app.flow_count();
     let mut title = vec![
         Span::styled(" Flows ", t.title),
-        Span::raw(format!("{} ", v.flows.len())),
+        Span::raw(format!("{total} ")),
         Span::styled(format!("sort: {} ", sort_name(app.flow_sort)), t.dim),
     ];
     if let Some(pod) = v.pod {
@@ -100,27 +101,21 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
     let block = pane_block(Line::from(title), app.focus == Pane::Flows, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if v.flows.is_empty() {
+    if total == 0 {
         placeholder(frame, inner, "no flows yet".to_owned(), t);
         return;
     }
     let cols = cols(v.pod.is_some());
     let keep = columns::fit(&cols, inner.width);
     let rows_fit = usize::from(inner.height.saturating_sub(1));
-    let sel = app.flow_selected.min(v.flows.len() - 1);
+    let sel = app.flow_selected.min(total - 1);
     let start = page_start(sel, rows_fit);
-    let now = v
-        .flows
-        .iter()
-        .map(|f| f.last_seen)
-        .max()
-        .unwrap_or_default();
-    let rows = v
-        .flows
+    let now = app.flow_now();
+    let window = app.flow_window(start, rows_fit);
+    let rows = window
         .iter()
         .enumerate()
-        .skip(start)
-        .take(rows_fit)
+        .map(|(i, f)| (start + i, f))
         .map(|(i, f)| {
             let ended = app.flows.end_reason(f.id).is_some();
             let style = if i == sel {
@@ -141,12 +136,12 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         .header(header)
         .column_spacing(columns::SPACING);
     frame.render_widget(table, inner);
-    if v.flows.len() > rows_fit && rows_fit > 0 && inner.height > 0 {
+    if total > rows_fit && rows_fit > 0 && inner.height > 0 {
         let hint = format!(
             " {}-{} of {} · {} sorts ",
             start + 1,
-            (start + rows_fit).min(v.flows.len()),
-            v.flows.len(),
+            (start + rows_fit).min(total),
+            total,
             super::key_hint(app, Action::CycleSort)
         );
         let w = (hint.chars().count() as u16).min(area.width);

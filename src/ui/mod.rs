@@ -27,7 +27,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::app::{App, Mode, Pane};
-use crate::decode::flow::FlowInfo;
 pub use theme::Theme;
 
 /// Width and height from which HTTP, flows and ping are shown together.
@@ -39,8 +38,6 @@ pub(crate) struct View<'a> {
     pub app: &'a App,
     /// Styles.
     pub theme: &'a Theme,
-    /// The flows in the pane's order (sorted once per frame).
-    pub flows: Vec<&'a FlowInfo>,
     /// The pod's own address, guessed from the traffic (see [`flows::guess_pod`]).
     pub pod: Option<IpAddr>,
 }
@@ -98,14 +95,9 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let flows_list = app.flow_rows();
+    let flows_list = app.flow_window(0, flows::GUESS_FLOWS);
     let pod = flows::guess_pod(app, &flows_list);
-    let view = View {
-        app,
-        theme,
-        flows: flows_list,
-        pod,
-    };
+    let view = View { app, theme, pod };
     let areas = split(area, app);
     if let Some(tabs) = areas.tabs {
         render_tabs(frame, tabs, &view);
