@@ -1,0 +1,599 @@
+//! The exec stream end to end: the fake API server's exec WebSocket runs the
+//! real agent (`podtap-agent capture`) in a network namespace with an HTTP
+//! server, and `start_stream` decodes what comes back; a cut connection is
+//! reopened.
+//!
+//! Needs root, `ip`, python3 and curl; otherwise prints `SKIPPED: <why>` (and
+//! fails when `CI=true`). Builds the agent (`cargo build -p podtap-agent`)
+//! when `target/debug/podtap-agent` is missing.
+
+#![cfg(all(feature = "cluster", feature = "tui"))]
+
+mod fake_api;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use fake_api::{FakeApi, FakeState, running_pod};
+use podtap::cluster::{
+    AgentRef, Cluster, ClusterEvent, LaunchOptions, PullPolicy, StreamOptions, start_stream,
+};
+use podtap::source::SourceEvent;
+use podtap::wire::agent::{AgentMessage, Control, ProbeOutcome};
+
+const PORT: u16 = 8000;
+
+/// A network namespace with `lo` up and an HTTP server on 127.0.0.1; on drop
+/// (also on panic) the agents left in it are killed and it is deleted.
+struct Netns {
+    name: String,
+    www: PathBuf,
+    server: Option<Child>,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("ptcl{tag}{}", std::process::id());
+        let www = std::env::temp_dir().join(&name);
+        let mut ns = Netns {
+            name,
+            www,
+            server: None,
+        };
+        run("ip", &["netns", "add", &ns.name]);
+        run("ip", &["-n", &ns.name, "link", "set", "lo", "up"]);
+        std::fs::create_dir_all(&ns.www).unwrap();
+        std::fs::write(ns.www.join("index.html"), "<h1>podtap</h1>\n").unwrap();
+        let server = ns
+            .command("python3")
+            .args([
+                "-m",
+                "http.server",
+                &PORT.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(&ns.www)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 http.server");
+        ns.server = Some(server);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ns.curl("/") != "200" {
+            assert!(Instant::now() < deadline, "http.server did not come up");
+            thread::sleep(Duration::from_millis(100));
+        }
+        ns
+    }
+
+    /// `ip netns exec NAME program`.
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// GET `path` inside the namespace; the status code curl saw.
+    fn curl(&self, path: &str) -> String {
+        let out = self
+            .command("curl")
+            .args(["-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:{PORT}{path}"))
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The pids of `podtap-agent capture` processes in the namespace.
+    fn agent_pids(&self) -> Vec<u32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .expect("ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .filter(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+                args.iter().any(|a| a.ends_with(b"podtap-agent"))
+                    && args.iter().any(|a| *a == b"capture")
+            })
+            .collect()
+    }
+
+    /// Waits up to `limit` until `done` holds for the agent pids; returns them.
+    fn wait_pids(&self, limit: Duration, what: &str, done: impl Fn(&[u32]) -> bool) -> Vec<u32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let pids = self.agent_pids();
+            if done(&pids) {
+                return pids;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} not within {limit:?}: agent pids {pids:?}"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Agents this test started through the exec plug, should any be left.
+        for pid in self.agent_pids() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.www);
+    }
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+/// Skips the current test with `reason`, or fails it when `CI=true`.
+fn skip(reason: &str) {
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true but this test cannot run: {reason}"
+    );
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// Why this test cannot run here, if it cannot.
+fn missing_requirement() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1));
+    if euid != Some("0") {
+        return Some("the exec stream test needs root (ip netns)".into());
+    }
+    for tool in ["ip", "python3", "curl"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+        if !found {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    None
+}
+
+/// The agent binary, built first when it is missing.
+fn agent_binary() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("target"), PathBuf::from);
+    let agent = target.join("debug").join("podtap-agent");
+    if !agent.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "podtap-agent", "--quiet"])
+            .current_dir(manifest)
+            .status()
+            .expect("run cargo build -p podtap-agent");
+        assert!(status.success(), "cargo build -p podtap-agent failed");
+    }
+    agent
+}
+
+/// Both channels of a stream, with every cluster event kept for failure messages.
+struct Events {
+    source: Receiver<SourceEvent>,
+    cluster: Receiver<ClusterEvent>,
+    log: Vec<ClusterEvent>,
+}
+
+impl Events {
+    /// Waits up to `limit` for a source event `pick` accepts; fails on `Ended`.
+    fn source<T>(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        mut pick: impl FnMut(&SourceEvent) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.log.extend(self.cluster.try_iter());
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = match self
+                .source
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(e) => e,
+                Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
+                Err(e) => panic!(
+                    "no {what} within {limit:?}: {e}; cluster events {:#?}",
+                    self.log
+                ),
+            };
+            if let SourceEvent::Ended { error } = &event {
+                panic!(
+                    "the stream ended before {what}: {error:?}; cluster events {:#?}",
+                    self.log
+                );
+            }
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    }
+
+    /// Waits up to `limit` for a cluster event `pick` accepts (looking at
+    /// those logged already first), calling `meanwhile` every 300 ms.
+    fn cluster<T>(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        mut pick: impl FnMut(&ClusterEvent) -> Option<T>,
+        mut meanwhile: impl FnMut(),
+    ) -> T {
+        let deadline = Instant::now() + limit;
+        let mut seen = 0;
+        let mut next_tick = Instant::now();
+        loop {
+            self.log.extend(self.cluster.try_iter());
+            // Source events are not needed here; keep the bounded channel from filling.
+            while let Ok(event) = self.source.try_recv() {
+                if let SourceEvent::Ended { error } = event {
+                    panic!(
+                        "the stream ended before {what}: {error:?}; cluster events {:#?}",
+                        self.log
+                    );
+                }
+            }
+            while seen < self.log.len() {
+                if let Some(found) = pick(&self.log[seen]) {
+                    self.log.drain(..=seen);
+                    return found;
+                }
+                seen += 1;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {limit:?}; cluster events {:#?}",
+                self.log
+            );
+            if Instant::now() >= next_tick {
+                meanwhile();
+                next_tick = Instant::now() + Duration::from_millis(300);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// After a stop: the `Ended` of the source and the `StreamEnded` of the cluster side.
+    fn ended(&mut self, limit: Duration) -> (Option<String>, Option<String>) {
+        let deadline = Instant::now() + limit;
+        let error = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.source.recv_timeout(left) {
+                Ok(SourceEvent::Ended { error }) => break error,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "no Ended within {limit:?}: {e}; cluster events {:#?}",
+                    self.log
+                ),
+            }
+        };
+        let reason = self.cluster(
+            deadline.saturating_duration_since(Instant::now()),
+            "StreamEnded",
+            |e| match e {
+                ClusterEvent::StreamEnded { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            || {},
+        );
+        (error, reason)
+    }
+}
+
+/// Whether `e` is a completed `GET path` answered 200 by the namespace's server.
+fn is_get(e: &SourceEvent, path: &str) -> bool {
+    match e {
+        SourceEvent::Exchange(x) => {
+            let status = x.exchange.response.as_ref().map(|r| r.status);
+            x.exchange.request.method == "GET"
+                && x.exchange.request.path == path
+                && status == Some(200)
+                && x.server.port() == PORT
+        }
+        _ => false,
+    }
+}
+
+/// A fake cluster whose pod `shop/web` got a running agent through `launch`,
+/// and whose exec runs `/podtap-agent ...` as the real agent in `ns`
+/// (with `extra` arguments appended).
+fn cluster_with_agent(
+    runtime: &tokio::runtime::Runtime,
+    ns: &Netns,
+    extra: &[&str],
+) -> (FakeApi, Cluster, AgentRef) {
+    let state = FakeState::new();
+    state.add_namespace("shop", &[]);
+    state.add_pod(running_pod("shop", "web", &[("app", "nginx:1.27")]));
+    let agent_path = agent_binary();
+    let netns = ns.name.clone();
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    state.set_exec_plug(move |_container, command| {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &netns]);
+        match command.split_first() {
+            Some((program, rest)) if program == "/podtap-agent" => {
+                cmd.arg(&agent_path).args(rest).args(&extra);
+            }
+            _ => {
+                cmd.args(command);
+            }
+        }
+        cmd
+    });
+    let fake = FakeApi::start(state);
+    let (cluster, agent) = runtime.block_on(async {
+        let cluster = Cluster::new(fake.client().await, "shop");
+        let options = LaunchOptions {
+            image: "ghcr.io/podtap/podtap-agent:0.1.0".to_owned(),
+            pull_policy: PullPolicy::IfNotPresent,
+            startup_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        };
+        let (tx, _rx) = mpsc::channel();
+        let launch = cluster.launch("shop", "web", "app", &options, &tx);
+        let agent = tokio::time::timeout(Duration::from_secs(20), launch)
+            .await
+            .expect("launch within 20 s")
+            .expect("launch");
+        (cluster, agent)
+    });
+    (fake, cluster, agent)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn channels() -> (
+    Events,
+    mpsc::SyncSender<SourceEvent>,
+    mpsc::Sender<ClusterEvent>,
+) {
+    let (source_tx, source) = mpsc::sync_channel(4096);
+    let (cluster_tx, cluster) = mpsc::channel();
+    (
+        Events {
+            source,
+            cluster,
+            log: Vec::new(),
+        },
+        source_tx,
+        cluster_tx,
+    )
+}
+
+#[test]
+fn exec_stream_shows_http_and_probes_and_stops_the_agent() {
+    if let Some(why) = missing_requirement() {
+        skip(&why);
+        return;
+    }
+    // Dropped in reverse: the stream handle first, then the fake, the namespace, the runtime.
+    let runtime = runtime();
+    let ns = Netns::new("ok");
+    let (fake, cluster, agent) = cluster_with_agent(&runtime, &ns, &[]);
+    let (mut events, source_tx, cluster_tx) = channels();
+    let options = StreamOptions {
+        liveness: Duration::from_secs(5),
+        ..StreamOptions::default()
+    };
+    let handle = start_stream(
+        runtime.handle(),
+        cluster,
+        agent.clone(),
+        options,
+        source_tx,
+        cluster_tx,
+    )
+    .expect("start the stream");
+
+    events.cluster(
+        Duration::from_secs(10),
+        "StreamStarted",
+        |e| {
+            (*e == ClusterEvent::StreamStarted {
+                container: agent.container.clone(),
+            })
+            .then_some(())
+        },
+        || {},
+    );
+    events.source(Duration::from_secs(10), "agent hello", |e| {
+        matches!(e, SourceEvent::Agent(AgentMessage::Hello { .. })).then_some(())
+    });
+    // exec went to the agent container with the capture command.
+    let execs = fake.state().requests_matching("GET", "/pods/web/exec");
+    assert_eq!(execs.len(), 1, "{execs:?}");
+    assert!(
+        execs[0]
+            .query
+            .contains(&format!("container={}", agent.container)),
+        "{}",
+        execs[0].query
+    );
+    assert!(execs[0].query.contains("capture"), "{}", execs[0].query);
+
+    for _ in 0..2 {
+        assert_eq!(ns.curl("/"), "200");
+    }
+    let mut exchanges = 0;
+    events.source(Duration::from_secs(10), "two GET / 200", |e| {
+        if is_get(e, "/") {
+            exchanges += 1;
+        }
+        (exchanges >= 2).then_some(())
+    });
+
+    handle
+        .control
+        .send(Control::PingAdd {
+            target: "127.0.0.1".into(),
+            interval_ms: Some(200),
+            timeout_ms: None,
+        })
+        .unwrap();
+    let mut replies = 0;
+    events.source(Duration::from_secs(10), "two probe replies", |e| {
+        if let SourceEvent::Probe(p) = e {
+            assert_eq!(p.target, "127.0.0.1");
+            if p.outcome == ProbeOutcome::Reply {
+                replies += 1;
+            }
+        }
+        (replies >= 2).then_some(())
+    });
+    assert_eq!(ns.agent_pids().len(), 1);
+
+    let stopping = Instant::now();
+    handle.stop();
+    let (error, reason) = events.ended(Duration::from_secs(8));
+    assert_eq!(error, None);
+    assert_eq!(reason, None);
+    assert!(stopping.elapsed() < Duration::from_secs(6));
+    ns.wait_pids(
+        Duration::from_secs(5),
+        "the agent's exit",
+        <[u32]>::is_empty,
+    );
+    assert!(
+        !events
+            .log
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Reconnecting { .. })),
+        "{:#?}",
+        events.log
+    );
+    drop(handle);
+}
+
+#[test]
+fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
+    if let Some(why) = missing_requirement() {
+        skip(&why);
+        return;
+    }
+    let runtime = runtime();
+    let ns = Netns::new("cut");
+    // The cut session's agent must notice the missing heartbeats soon.
+    let (fake, cluster, agent) = cluster_with_agent(&runtime, &ns, &["--heartbeat-timeout", "3"]);
+    fake.state().cut_next_exec_after(4096);
+    let (mut events, source_tx, cluster_tx) = channels();
+    let options = StreamOptions {
+        liveness: Duration::from_secs(3),
+        first_backoff: Duration::from_millis(500),
+        ..StreamOptions::default()
+    };
+    let handle = start_stream(
+        runtime.handle(),
+        cluster,
+        agent.clone(),
+        options,
+        source_tx,
+        cluster_tx,
+    )
+    .expect("start the stream");
+
+    events.source(Duration::from_secs(10), "agent hello", |e| {
+        matches!(e, SourceEvent::Agent(AgentMessage::Hello { .. })).then_some(())
+    });
+    let first = ns.wait_pids(Duration::from_secs(5), "the first agent", |p| p.len() == 1);
+
+    // Traffic until the fake cuts the connection after 4096 bytes of stdout.
+    let reason = events.cluster(
+        Duration::from_secs(20),
+        "Reconnecting",
+        |e| match e {
+            ClusterEvent::Reconnecting {
+                attempt, reason, ..
+            } => {
+                assert_eq!(*attempt, 1);
+                Some(reason.clone())
+            }
+            _ => None,
+        },
+        || {
+            ns.curl("/");
+        },
+    );
+    assert!(!reason.is_empty());
+    events.cluster(
+        Duration::from_secs(15),
+        "Reconnected",
+        |e| matches!(e, ClusterEvent::Reconnected { .. }).then_some(()),
+        || {},
+    );
+    assert_eq!(
+        fake.state()
+            .requests_matching("GET", "/pods/web/exec")
+            .len(),
+        2
+    );
+
+    // The new session decodes new traffic.
+    let mut asked: Option<Instant> = None;
+    events.source(
+        Duration::from_secs(15),
+        "GET /index.html after the cut",
+        |e| {
+            if asked.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                assert_eq!(ns.curl("/index.html"), "200");
+                asked = Some(Instant::now());
+            }
+            is_get(e, "/index.html").then_some(())
+        },
+    );
+
+    // The cut session's agent is gone; the new one runs.
+    let now = ns.wait_pids(Duration::from_secs(20), "the cut agent's exit", |p| {
+        !p.contains(&first[0]) && p.len() == 1
+    });
+    assert_ne!(now, first);
+
+    handle.stop();
+    let (error, reason) = events.ended(Duration::from_secs(8));
+    assert_eq!(error, None);
+    assert_eq!(reason, None);
+    ns.wait_pids(
+        Duration::from_secs(5),
+        "the agent's exit",
+        <[u32]>::is_empty,
+    );
+    drop(handle);
+}
