@@ -74,6 +74,38 @@ pub struct Args {
     /// Seed of the demo's traffic.
     #[arg(long, default_value_t = 1, requires = "demo")]
     pub seed: u64,
+
+    /// The pod to watch (cluster mode; with --no-tui its traffic is printed).
+    #[arg(value_name = "POD", conflicts_with_all = ["read", "demo", "local"])]
+    pub pod: Option<String>,
+
+    /// Namespace of the pod (default: the context's namespace).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The pod's container whose network the agent shares (default: the pod's default container).
+    #[arg(short = 'c', long, value_name = "NAME", requires = "pod")]
+    pub container: Option<String>,
+
+    /// The agent image, by tag or digest (default: the config file's agent_image).
+    #[arg(long, value_name = "IMAGE", requires = "pod")]
+    pub agent_image: Option<String>,
+
+    /// Print the preflight report and the exact PATCH body; change nothing.
+    #[arg(long, requires = "pod")]
+    pub dry_run: bool,
+
+    /// Seconds the agent may take to start.
+    #[arg(long, value_name = "SECS", default_value_t = 120, requires = "pod")]
+    pub startup_timeout: u64,
 }
 
 /// Exit code: the input was read to its end.
@@ -96,11 +128,17 @@ pub fn run() -> ExitCode {
 }
 
 fn run_args(args: &Args) -> Result<u8, String> {
+    if args.pod.is_some() {
+        return run_pod(args);
+    }
     if !args.no_tui {
         return run_tui(args);
     }
     let Some(path) = &args.read else {
-        return Err("--no-tui needs a capture: --read FILE (or '-' for stdin)".to_owned());
+        return Err(
+            "--no-tui needs a source: --read FILE (or '-' for stdin), or -n NAMESPACE POD"
+                .to_owned(),
+        );
     };
     let name = path.display().to_string();
     let input: Box<dyn Read> = if name == "-" {
@@ -174,7 +212,7 @@ fn run_tui(args: &Args) -> Result<u8, String> {
     } else {
         return Err(
             "cluster mode (context, namespace and pod pickers) is not in this build yet: \
-             try --demo, --read FILE or --local"
+             try --demo, --read FILE, --local, or --no-tui -n NAMESPACE POD"
                 .to_owned(),
         );
     };
@@ -190,6 +228,59 @@ fn run_tui(args: &Args) -> Result<u8, String> {
 #[cfg(not(feature = "tui"))]
 fn run_tui(_args: &Args) -> Result<u8, String> {
     Err("this build has no terminal UI: add --no-tui".to_owned())
+}
+
+/// Cluster mode on one pod: headless for now.
+#[cfg(all(feature = "tui", feature = "cluster"))]
+fn run_pod(args: &Args) -> Result<u8, String> {
+    use crate::cluster::ConnectOptions;
+    use crate::config::Config;
+    use crate::headless::pod::{self, PodRequest};
+
+    if !args.no_tui {
+        return Err("cluster mode in the terminal UI is not in this build yet: add --no-tui to print the pod's traffic".to_owned());
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => {
+            Config::default_path().map_or_else(|| Ok(Config::default()), |p| Config::load(&p))?
+        }
+    };
+    let image = args
+        .agent_image
+        .clone()
+        .or(config.agent_image.clone())
+        .unwrap_or_else(|| format!("podtap-agent:{}", env!("CARGO_PKG_VERSION")));
+    let request = PodRequest {
+        connect: ConnectOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone().or(config.namespace.clone()),
+        },
+        pod: args.pod.clone().unwrap_or_default(),
+        container: args.container.clone(),
+        image,
+        dry_run: args.dry_run,
+        startup_timeout: std::time::Duration::from_secs(args.startup_timeout.max(1)),
+    };
+    let format = match args.format {
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Table => Format::Table,
+    };
+    let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&interrupt));
+    }
+    pod::run(&request, format, &interrupt)
+}
+
+#[cfg(not(all(feature = "tui", feature = "cluster")))]
+fn run_pod(_args: &Args) -> Result<u8, String> {
+    Err("this build has no cluster mode (features tui and cluster)".to_owned())
 }
 
 /// `podtap-agent` next to this executable, else from PATH.

@@ -15,6 +15,7 @@ use crate::decode::icmp::{PingOutcome, PingResult};
 use crate::decode::pipeline::ExchangeEvent;
 use crate::decode::{Event, flow::EndReason};
 use crate::wire::Nanos;
+use crate::wire::agent::{ProbeKind, ProbeOutcome, ProbeResult};
 
 pub(super) struct JsonOutput<W: Write> {
     out: BufWriter<W>,
@@ -217,6 +218,20 @@ struct SummaryLine {
     error: Option<String>,
 }
 
+#[derive(Serialize)]
+struct ProbeLine<'a> {
+    r#type: &'static str,
+    ts: f64,
+    source: &'static str,
+    target: &'a str,
+    kind: ProbeKind,
+    addr: Option<&'a str>,
+    seq: u64,
+    rtt_ms: Option<f64>,
+    outcome: ProbeOutcome,
+    detail: Option<&'a str>,
+}
+
 impl<W: Write> Output for JsonOutput<W> {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
@@ -224,6 +239,22 @@ impl<W: Write> Output for JsonOutput<W> {
             Event::FlowEnded(f, end) => self.line(&flow_line(f, *end)),
             Event::Ping(p) => self.line(&ping_line(p)),
         }
+    }
+
+    fn probe(&mut self, p: &ProbeResult) -> io::Result<()> {
+        self.line(&ProbeLine {
+            r#type: "ping",
+            ts: Nanos(p.sent_ns).as_secs_f64(),
+            source: "agent",
+            target: &p.target,
+            kind: p.kind,
+            addr: p.addr.as_deref(),
+            seq: p.seq,
+            rtt_ms: p.rtt_ns.map(|n| ms(Nanos(n))),
+            outcome: p.outcome,
+            detail: p.detail.as_deref(),
+        })?;
+        self.out.flush()
     }
 
     fn summary(&mut self, s: &Summary) -> io::Result<()> {
@@ -241,8 +272,12 @@ impl<W: Write> Output for JsonOutput<W> {
             capture_dropped: s.capture_dropped,
             drops: st.drops_and_errors().into_iter().collect(),
             skipped_blocks: s.reader.skipped_blocks + s.reader.unknown_interface,
-            complete: s.error.is_none(),
-            error: s.error.as_ref().map(ToString::to_string),
+            complete: s.error.is_none() && s.ended.is_none(),
+            error: s
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .or_else(|| s.ended.clone()),
         })?;
         self.out.flush()
     }

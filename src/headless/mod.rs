@@ -7,7 +7,15 @@
 //! first and the summary names the error.
 
 mod json;
+#[cfg(feature = "tui")]
+mod live;
 mod table;
+
+#[cfg(all(feature = "tui", feature = "cluster"))]
+pub mod pod;
+
+#[cfg(feature = "tui")]
+pub use live::run_events;
 
 use std::io::{self, Read, Write};
 
@@ -34,11 +42,15 @@ pub struct Summary {
     pub capture_dropped: u64,
     /// Why reading stopped early, if it did.
     pub error: Option<WireError>,
+    /// Why a live source ended early (agent or stream failure), if it did.
+    pub ended: Option<String>,
 }
 
 /// Something that prints pipeline results.
 trait Output {
     fn event(&mut self, event: &Event) -> io::Result<()>;
+    /// A probe result from an agent (ping lines, like echo pairs seen in traffic).
+    fn probe(&mut self, probe: &crate::wire::agent::ProbeResult) -> io::Result<()>;
     fn summary(&mut self, summary: &Summary) -> io::Result<()>;
 }
 
@@ -53,10 +65,7 @@ pub fn run<R: Read, W: Write>(
     config: PipelineConfig,
 ) -> Result<Summary, HeadlessError> {
     let mut reader = Reader::new(input).map_err(HeadlessError::Input)?;
-    let mut output: Box<dyn Output> = match format {
-        Format::Json => Box::new(json::JsonOutput::new(out)),
-        Format::Table => Box::new(table::TableOutput::new(out)),
-    };
+    let mut output = output_for(out, format);
     let mut pipeline = Pipeline::new(config);
     let mut events = Vec::new();
     let mut dropped_by_interface: Vec<u64> = Vec::new();
@@ -91,9 +100,17 @@ pub fn run<R: Read, W: Write>(
         reader: reader.counters(),
         capture_dropped: dropped_by_interface.iter().sum(),
         error,
+        ended: None,
     };
     output.summary(&summary).map_err(HeadlessError::Output)?;
     Ok(summary)
+}
+
+fn output_for<'a, W: Write + 'a>(out: W, format: Format) -> Box<dyn Output + 'a> {
+    match format {
+        Format::Json => Box::new(json::JsonOutput::new(out)),
+        Format::Table => Box::new(table::TableOutput::new(out)),
+    }
 }
 
 /// Why a headless run could not complete.

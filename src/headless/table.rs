@@ -111,6 +111,22 @@ impl<W: Write> Output for TableOutput<W> {
         }
     }
 
+    fn probe(&mut self, p: &crate::wire::agent::ProbeResult) -> io::Result<()> {
+        use crate::wire::agent::ProbeOutcome;
+        let result = match (p.outcome, p.rtt_ns) {
+            (ProbeOutcome::Reply, Some(rtt)) => format!("rtt {}", millis(Some(Nanos(rtt)))),
+            (o, _) => format!("{o:?}").to_lowercase(),
+        };
+        writeln!(
+            self.out,
+            "{:<12} PING    {} seq={} {result}",
+            clock(Nanos(p.sent_ns)),
+            sanitize(&p.target),
+            p.seq
+        )?;
+        self.out.flush()
+    }
+
     fn summary(&mut self, s: &Summary) -> io::Result<()> {
         let st = &s.stats;
         writeln!(self.out)?;
@@ -138,6 +154,9 @@ impl<W: Write> Output for TableOutput<W> {
         }
         if let Some(e) = &s.error {
             writeln!(self.out, "input damaged: {e}")?;
+        }
+        if let Some(e) = &s.ended {
+            writeln!(self.out, "ended: {}", sanitize(e))?;
         }
         self.out.flush()
     }
