@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.."
 
 : "${IMAGE:?set IMAGE to a podtap-agent image the cluster can pull}"
 NS=podtap-e2e-$$
-cleanup() { kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true; }
+OUT=$(mktemp)
+cleanup() { kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true; rm -f "$OUT"; }
 trap cleanup EXIT INT TERM
 
 cargo build --release --bin podtap
@@ -24,7 +25,7 @@ kubectl -n "$NS" wait --for=condition=Ready pod/web pod/client --timeout=180s
 WEB_IP=$(kubectl -n "$NS" get pod web -o jsonpath='{.status.podIP}')
 
 target/release/podtap --no-tui -n "$NS" web --dry-run --agent-image "$IMAGE"
-target/release/podtap --no-tui -n "$NS" web --agent-image "$IMAGE" > "/tmp/$NS.jsonl" &
+target/release/podtap --no-tui -n "$NS" web --agent-image "$IMAGE" > "$OUT" &
 PODTAP=$!
 sleep 20   # image pull and agent start
 for i in 1 2 3 4 5; do
@@ -34,7 +35,7 @@ sleep 5
 kill -INT "$PODTAP"
 wait "$PODTAP" || true
 
-found=$(grep -c '"path":"/e2e-' "/tmp/$NS.jsonl" || true)
+found=$(grep -c '"path":"/e2e-' "$OUT" || true)
 echo "exchanges seen: $found of 5"
 [ "$found" -eq 5 ]
 # A second session reuses the agent: the pod has exactly one podtap container.
