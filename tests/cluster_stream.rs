@@ -463,6 +463,8 @@ fn exec_stream_shows_http_and_probes_and_stops_the_agent() {
 
     handle
         .control
+        .as_ref()
+        .expect("an exec stream takes control lines")
         .send(Control::PingAdd {
             target: "127.0.0.1".into(),
             interval_ms: Some(200),

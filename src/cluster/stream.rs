@@ -17,8 +17,8 @@
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
-use std::thread::{self, JoinHandle};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
@@ -26,7 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
-use crate::source::SourceEvent;
+use crate::source::{SourceEvent, SourceHandle};
 use crate::wire::agent::Control;
 
 use super::events::{ClusterEvent, EventSender, emit};
@@ -40,8 +40,6 @@ const CAPTURE: [&str; 2] = ["/podtap-agent", "capture"];
 const POLL: Duration = Duration::from_millis(100);
 /// How long the agent has to obey a stop line, and stdout to drain after the status.
 const GRACE: Duration = Duration::from_secs(2);
-/// How long dropping a handle waits for its thread.
-const DROP_WAIT: Duration = Duration::from_secs(5);
 
 /// Timing of the exec stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,48 +86,9 @@ pub enum StreamError {
     Spawn(#[source] io::Error),
 }
 
-/// A running exec stream; dropping it stops the stream and waits (a few seconds at most).
-#[derive(Debug)]
-pub struct StreamHandle {
-    /// Control lines for the agent (ping targets, filter, pause).
-    pub control: Sender<Control>,
-    stop: Arc<AtomicBool>,
-    dropped: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl StreamHandle {
-    /// Asks the stream to stop (a stop line to the agent); `Ended` follows.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the stream has ended (its `Ended` was sent).
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
-    }
-
-    /// Events dropped so far because the channel was full.
-    pub fn channel_dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for StreamHandle {
-    fn drop(&mut self) {
-        self.stop();
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        let deadline = Instant::now() + DROP_WAIT;
-        while !thread.is_finished() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
-        if thread.is_finished() {
-            let _ = thread.join();
-        }
-    }
-}
+/// A running exec stream: the same handle as every other source
+/// (`control` is always `Some`); dropping it stops the stream.
+pub type StreamHandle = SourceHandle;
 
 /// Starts streaming from `agent`: decoded events into `events` (drop and
 /// count when full, like every live source), cluster events into
@@ -173,12 +132,7 @@ pub fn start_stream(
             supervisor.sink.send_last(SourceEvent::Ended { error });
         })
         .map_err(StreamError::Spawn)?;
-    Ok(StreamHandle {
-        control,
-        stop,
-        dropped,
-        thread: Some(thread),
-    })
+    Ok(SourceHandle::new(Some(control), stop, dropped, thread))
 }
 
 /// How one exec session ended.

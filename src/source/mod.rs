@@ -113,6 +113,21 @@ pub struct SourceHandle {
 }
 
 impl SourceHandle {
+    /// A handle over a source thread (for sources started elsewhere, such as a cluster stream).
+    pub(crate) fn new(
+        control: Option<Sender<Control>>,
+        stop: Arc<AtomicBool>,
+        dropped: Arc<AtomicU64>,
+        thread: JoinHandle<()>,
+    ) -> Self {
+        SourceHandle {
+            control,
+            stop,
+            dropped,
+            thread: Some(thread),
+        }
+    }
+
     /// Asks the source to stop and returns at once; `Ended` follows.
     ///
     /// A local agent gets a stop line and is killed if it has not exited
