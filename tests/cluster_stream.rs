@@ -433,8 +433,6 @@ fn exec_stream_shows_http_and_probes_and_stops_the_agent() {
             })
             .then_some(())
         },
-        // A cold start (first exec of a 150 MB debug agent on a busy CI machine)
-        // can take well over the usual second: the bound is generous on purpose.
         || {},
     );
     // A cold start (first exec of a 150 MB debug agent on a busy CI machine)
