@@ -11,6 +11,7 @@
 
 mod fake_api;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -203,6 +204,10 @@ fn agent_binary() -> PathBuf {
 /// Both channels of a stream, with every cluster event kept for failure messages.
 struct Events {
     source: Receiver<SourceEvent>,
+    /// Source events that arrived while a cluster event was awaited, in order.
+    /// (Dropping them lost the agent's hello whenever it came before the test
+    /// saw `StreamStarted`: the stream looked silent although it was fine.)
+    backlog: VecDeque<SourceEvent>,
     cluster: Receiver<ClusterEvent>,
     log: Vec<ClusterEvent>,
 }
@@ -219,10 +224,13 @@ impl Events {
         loop {
             self.log.extend(self.cluster.try_iter());
             let left = deadline.saturating_duration_since(Instant::now());
-            let event = match self
-                .source
-                .recv_timeout(left.min(Duration::from_millis(50)))
-            {
+            let next = match self.backlog.pop_front() {
+                Some(e) => Ok(e),
+                None => self
+                    .source
+                    .recv_timeout(left.min(Duration::from_millis(50))),
+            };
+            let event = match next {
                 Ok(e) => e,
                 Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
                 Err(e) => panic!(
@@ -256,14 +264,15 @@ impl Events {
         let mut next_tick = Instant::now();
         loop {
             self.log.extend(self.cluster.try_iter());
-            // Source events are not needed here; keep the bounded channel from filling.
+            // Keep the bounded channel from filling; the events wait in the backlog.
             while let Ok(event) = self.source.try_recv() {
-                if let SourceEvent::Ended { error } = event {
+                if let SourceEvent::Ended { error } = &event {
                     panic!(
                         "the stream ended before {what}: {error:?}; cluster events {:#?}",
                         self.log
                     );
                 }
+                self.backlog.push_back(event);
             }
             while seen < self.log.len() {
                 if let Some(found) = pick(&self.log[seen]) {
@@ -290,7 +299,11 @@ impl Events {
         let deadline = Instant::now() + limit;
         let error = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.source.recv_timeout(left) {
+            let next = match self.backlog.pop_front() {
+                Some(e) => Ok(e),
+                None => self.source.recv_timeout(left),
+            };
+            match next {
                 Ok(SourceEvent::Ended { error }) => break error,
                 Ok(_) => {}
                 Err(e) => panic!(
@@ -391,6 +404,7 @@ fn channels() -> (
     (
         Events {
             source,
+            backlog: VecDeque::new(),
             cluster,
             log: Vec::new(),
         },
@@ -400,9 +414,6 @@ fn channels() -> (
 }
 
 #[test]
-#[ignore = "flaky on the first run of a fresh CI clone: no agent hello and no liveness \
-            reconnect for 30 s (passes on every rerun); under investigation, see the closing note. \
-            Run with --ignored"]
 fn exec_stream_shows_http_and_probes_and_stops_the_agent() {
     if let Some(why) = missing_requirement() {
         skip(&why);
