@@ -131,6 +131,10 @@ pub struct App {
     pub controls: Vec<Control>,
     /// Set when the user quits.
     pub should_quit: bool,
+    /// Whether Esc (with nothing to close) leaves the panes (cluster mode: back to the pods).
+    pub can_go_back: bool,
+    /// Set when the user leaves the panes that way.
+    pub wants_back: bool,
     /// The capture filter last sent to the agent.
     sent_spec: Option<FilterSpec>,
     /// The flows pane's rows (sorted, filtered), rebuilt on the tick after a change.
@@ -175,6 +179,8 @@ impl App {
             keys: config.key_map().unwrap_or_default(),
             controls: Vec::new(),
             should_quit: false,
+            can_go_back: false,
+            wants_back: false,
             sent_spec: None,
             flow_order: Vec::new(),
             flow_order_stale: false,
@@ -191,6 +197,11 @@ impl App {
             AppEvent::Mouse(m) => self.on_mouse(m),
             AppEvent::Tick => self.refresh_flow_order(),
         }
+    }
+
+    /// A line for the status bar from outside the source (stream reconnects, agent stderr).
+    pub fn notice(&mut self, text: String) {
+        self.message = Some(text);
     }
 
     /// Exchange ids shown, newest first, honouring pause.
@@ -457,6 +468,7 @@ impl App {
                     self.set_filter_text("");
                     self.sync_capture_filter();
                 }
+                Mode::Normal if self.can_go_back => self.wants_back = true,
                 _ => {}
             },
             Action::Filter => self.mode = Mode::Filter,

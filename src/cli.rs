@@ -1,8 +1,9 @@
 //! Command line: flags and the [`run`] entry point.
 //!
 //! Flags follow kubectl and tcpdump habits where they overlap (`-r/--read`,
-//! `-` for stdin). This version has the headless front end only; the
-//! terminal UI, cluster mode and the demo arrive with their own issues.
+//! `-` for stdin, `-n`, `--context`, `-c`). Without a source flag podtap
+//! starts in cluster mode at the pickers; `-n NS POD` goes straight to a
+//! pod; `--no-tui` prints JSON lines or a table instead of the TUI.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -96,7 +97,7 @@ pub struct Args {
     pub container: Option<String>,
 
     /// The agent image, by tag or digest (default: the config file's agent_image).
-    #[arg(long, value_name = "IMAGE", requires = "pod")]
+    #[arg(long, value_name = "IMAGE")]
     pub agent_image: Option<String>,
 
     /// Print the preflight report and the exact PATCH body; change nothing.
@@ -104,7 +105,7 @@ pub struct Args {
     pub dry_run: bool,
 
     /// Seconds the agent may take to start.
-    #[arg(long, value_name = "SECS", default_value_t = 120, requires = "pod")]
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub startup_timeout: u64,
 }
 
@@ -172,15 +173,9 @@ fn run_args(args: &Args) -> Result<u8, String> {
 /// The TUI on the source the flags name.
 #[cfg(feature = "tui")]
 fn run_tui(args: &Args) -> Result<u8, String> {
-    use crate::config::Config;
     use crate::source::SourceSpec;
 
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => {
-            Config::default_path().map_or_else(|| Ok(Config::default()), |p| Config::load(&p))?
-        }
-    };
+    let config = load_config(args)?;
     let (spec, name) = if args.demo {
         (SourceSpec::Demo { seed: args.seed }, "demo".to_owned())
     } else if let Some(path) = &args.read {
@@ -210,19 +205,93 @@ fn run_tui(args: &Args) -> Result<u8, String> {
             name,
         )
     } else {
-        return Err(
-            "cluster mode (context, namespace and pod pickers) is not in this build yet: \
-             try --demo, --read FILE, --local, or --no-tui -n NAMESPACE POD"
-                .to_owned(),
-        );
+        return run_cluster_tui(args, &config);
     };
-    if !std::io::IsTerminal::is_terminal(&io::stdout()) {
-        return Err(
-            "the terminal UI needs a terminal: add --no-tui to print results instead".to_owned(),
-        );
-    }
+    need_terminal()?;
     crate::tui::run(&spec, &name, &config)?;
     Ok(EXIT_OK)
+}
+
+#[cfg(feature = "tui")]
+fn need_terminal() -> Result<(), String> {
+    if std::io::IsTerminal::is_terminal(&io::stdout()) {
+        Ok(())
+    } else {
+        Err("the terminal UI needs a terminal: add --no-tui to print results instead".to_owned())
+    }
+}
+
+#[cfg(feature = "tui")]
+fn load_config(args: &Args) -> Result<crate::config::Config, String> {
+    use crate::config::Config;
+    match &args.config {
+        Some(path) => Config::load(path),
+        None => Config::default_path().map_or_else(|| Ok(Config::default()), |p| Config::load(&p)),
+    }
+}
+
+/// The agent image: the flag, the config file, else `podtap-agent:VERSION`.
+#[cfg(all(feature = "tui", feature = "cluster"))]
+fn agent_image(args: &Args, config: &crate::config::Config) -> String {
+    args.agent_image
+        .clone()
+        .or(config.agent_image.clone())
+        .unwrap_or_else(|| format!("podtap-agent:{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Cluster mode in the TUI: the pickers (or straight to `POD`), the launch
+/// screen, then the panes. Kubeconfig problems are one line before the
+/// screen changes.
+#[cfg(all(feature = "tui", feature = "cluster"))]
+fn run_cluster_tui(args: &Args, config: &crate::config::Config) -> Result<u8, String> {
+    use crate::cluster::{self, ConnectOptions, LaunchOptions, PullPolicy, StreamOptions};
+    use crate::front::Start;
+    use crate::front::worker::WorkerOptions;
+
+    let connect = ConnectOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: None,
+    };
+    let contexts = cluster::contexts(&connect).map_err(|e| e.to_string())?;
+    if contexts.is_empty() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        return Err("no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist) \
+             and podtap is not running inside a cluster: pass --kubeconfig FILE, or try podtap --demo"
+            .to_owned());
+    }
+    if let Some(ctx) = &args.context
+        && !contexts.iter().any(|c| &c.name == ctx)
+    {
+        return Err(format!(
+            "context {ctx:?} is not in the kubeconfig; run `kubectl config get-contexts` to see the contexts"
+        ));
+    }
+    need_terminal()?;
+    let run = crate::tui::ClusterRun {
+        start: Start {
+            contexts,
+            context: args.context.clone(),
+            namespace: args.namespace.clone().or(config.namespace.clone()),
+            pod: args.pod.clone().map(|p| (p, args.container.clone())),
+        },
+        worker: WorkerOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            launch: LaunchOptions {
+                image: agent_image(args, config),
+                pull_policy: PullPolicy::IfNotPresent,
+                startup_timeout: std::time::Duration::from_secs(args.startup_timeout.max(1)),
+                idle_timeout: std::time::Duration::from_secs(600),
+            },
+            stream: StreamOptions::default(),
+        },
+    };
+    crate::tui::run_cluster(run, config)?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(all(feature = "tui", not(feature = "cluster")))]
+fn run_cluster_tui(_args: &Args, _config: &crate::config::Config) -> Result<u8, String> {
+    Err("this build has no cluster mode: try --demo, --read FILE or --local".to_owned())
 }
 
 #[cfg(not(feature = "tui"))]
@@ -230,27 +299,17 @@ fn run_tui(_args: &Args) -> Result<u8, String> {
     Err("this build has no terminal UI: add --no-tui".to_owned())
 }
 
-/// Cluster mode on one pod: headless for now.
+/// Cluster mode on one pod: the TUI, or with `--no-tui` / `--dry-run` lines on stdout.
 #[cfg(all(feature = "tui", feature = "cluster"))]
 fn run_pod(args: &Args) -> Result<u8, String> {
     use crate::cluster::ConnectOptions;
-    use crate::config::Config;
     use crate::headless::pod::{self, PodRequest};
 
-    if !args.no_tui {
-        return Err("cluster mode in the terminal UI is not in this build yet: add --no-tui to print the pod's traffic".to_owned());
+    let config = load_config(args)?;
+    if !args.no_tui && !args.dry_run {
+        return run_cluster_tui(args, &config);
     }
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => {
-            Config::default_path().map_or_else(|| Ok(Config::default()), |p| Config::load(&p))?
-        }
-    };
-    let image = args
-        .agent_image
-        .clone()
-        .or(config.agent_image.clone())
-        .unwrap_or_else(|| format!("podtap-agent:{}", env!("CARGO_PKG_VERSION")));
+    let image = agent_image(args, &config);
     let request = PodRequest {
         connect: ConnectOptions {
             kubeconfig: args.kubeconfig.clone(),

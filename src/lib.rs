@@ -29,6 +29,8 @@ pub mod config;
 pub mod decode;
 #[cfg(feature = "tui")]
 pub mod filter;
+#[cfg(all(feature = "tui", feature = "cluster"))]
+pub mod front;
 #[cfg(feature = "cli")]
 pub mod headless;
 #[cfg(feature = "tui")]

@@ -47,74 +47,284 @@ pub fn log_path() -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("podtap").join("podtap.log"))
 }
 
+/// A source feeding an [`App`].
+struct Live {
+    app: App,
+    rx: Receiver<SourceEvent>,
+    handle: source::SourceHandle,
+}
+
+impl Live {
+    /// Applies the queued source events (a bounded number), ticks, and sends
+    /// the app's control lines to the source.
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..EVENTS_PER_FRAME {
+            match self.rx.try_recv() {
+                Ok(e) => self.app.update(AppEvent::Source(e), now),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        self.app.update(AppEvent::Tick, now);
+        for c in self.app.controls.drain(..) {
+            if let Some(tx) = &self.handle.control {
+                let _ = tx.send(c);
+            }
+        }
+    }
+
+    /// Draws the panes (sizing the app's page first).
+    fn draw(&mut self, terminal: &mut ratatui::DefaultTerminal) -> Result<(), String> {
+        let size = terminal.size().map_err(terminal_error)?;
+        self.app.page =
+            ui::layout_page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+        terminal
+            .draw(|f| ui::render(f, &self.app))
+            .map_err(terminal_error)?;
+        Ok(())
+    }
+
+    /// A terminal event.
+    fn input(&mut self, e: &Event) {
+        match *e {
+            Event::Key(k) if k.kind != KeyEventKind::Release => {
+                self.app.update(AppEvent::Key(k), Instant::now());
+            }
+            Event::Mouse(m) => self.app.update(AppEvent::Mouse(m), Instant::now()),
+            _ => {}
+        }
+    }
+}
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "used as map_err(terminal_error)"
+)]
+fn terminal_error(e: std::io::Error) -> String {
+    format!("terminal: {e}")
+}
+
 /// Runs the TUI on `spec` until the user quits.
 pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String> {
     let (tx, rx) = sync_channel(CHANNEL);
     let handle = source::start(spec, tx).map_err(|e| format!("cannot start {name}: {e}"))?;
-    let signal = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        let _ = signal_hook::flag::register(sig, Arc::clone(&signal));
-    }
-    let mut app = App::new(name, config);
+    let mut live = Live {
+        app: App::new(name, config),
+        rx,
+        handle,
+    };
     log(&format!(
         "podtap {} starting on {name}",
         env!("CARGO_PKG_VERSION")
     ));
-    // ratatui::init installs a panic hook that restores the terminal first.
+    with_terminal(|terminal, signal| {
+        loop {
+            let frame_start = Instant::now();
+            live.pump(frame_start);
+            live.draw(terminal)?;
+            if live.app.should_quit || signal.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            if read_input(frame_start, |e| {
+                live.input(&e);
+                live.app.should_quit
+            })? {
+                return Ok(());
+            }
+        }
+    })
+}
+
+/// Sets the terminal up, runs `body`, and restores the terminal whatever
+/// happens (ratatui's panic hook restores it on a panic). `body` gets the
+/// terminal and a flag raised by SIGTERM and SIGHUP.
+fn with_terminal(
+    body: impl FnOnce(&mut ratatui::DefaultTerminal, &AtomicBool) -> Result<(), String>,
+) -> Result<(), String> {
+    let signal = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&signal));
+    }
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
-    let result = event_loop(&mut terminal, &mut app, &rx, &handle, &signal);
+    let result = body(&mut terminal, &signal);
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
-    drop(handle);
     if let Err(e) = &result {
         log(&format!("error: {e}"));
     }
     result
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    app: &mut App,
-    rx: &Receiver<SourceEvent>,
-    handle: &source::SourceHandle,
-    signal: &AtomicBool,
-) -> Result<(), String> {
-    loop {
-        let frame_start = Instant::now();
-        for _ in 0..EVENTS_PER_FRAME {
-            match rx.try_recv() {
-                Ok(e) => app.update(AppEvent::Source(e), frame_start),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+/// Hands terminal events to `on_event` until the frame that started at
+/// `frame_start` is over; `true` when `on_event` asked to quit.
+fn read_input(
+    frame_start: Instant,
+    mut on_event: impl FnMut(Event) -> bool,
+) -> Result<bool, String> {
+    let mut timeout = FRAME.saturating_sub(frame_start.elapsed());
+    while event::poll(timeout).map_err(terminal_error)? {
+        if on_event(event::read().map_err(terminal_error)?) {
+            return Ok(true);
+        }
+        timeout = Duration::ZERO;
+    }
+    Ok(false)
+}
+
+/// Cluster mode: what to start with and how to add the agent.
+#[cfg(feature = "cluster")]
+#[derive(Debug, Clone)]
+pub struct ClusterRun {
+    /// Contexts, and where to start.
+    pub start: crate::front::Start,
+    /// Kubeconfig, image, timeouts.
+    pub worker: crate::front::worker::WorkerOptions,
+}
+
+/// Runs cluster mode: pickers, launch screen, then the live panes; Esc in
+/// the panes goes back to the pods.
+#[cfg(feature = "cluster")]
+pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
+    use std::sync::mpsc::channel;
+
+    use crate::front::worker::{Outputs, Worker};
+    use crate::front::{Front, Stage};
+
+    let (front_tx, front_rx) = channel();
+    let (cluster_tx, cluster_rx) = channel();
+    let (live_tx, live_rx) = channel();
+    let worker = Worker::start(
+        run.worker,
+        Outputs {
+            front: front_tx,
+            cluster: cluster_tx,
+            live: live_tx,
+        },
+    )
+    .map_err(|e| format!("cannot start the cluster worker: {e}"))?;
+    log(&format!(
+        "podtap {} starting in cluster mode",
+        env!("CARGO_PKG_VERSION")
+    ));
+    let mut front = Front::new(run.start, Instant::now());
+    let mut live: Option<Live> = None;
+    let mut retired = Vec::new();
+    let result = with_terminal(|terminal, signal| {
+        loop {
+            let now = Instant::now();
+            front.tick(now);
+            for r in front.requests.drain(..) {
+                worker.send(r);
             }
-        }
-        app.update(AppEvent::Tick, frame_start);
-        for c in app.controls.drain(..) {
-            if let Some(tx) = &handle.control {
-                let _ = tx.send(c);
+            for e in front_rx.try_iter() {
+                front.on_worker(e);
             }
-        }
-        let size = terminal.size().map_err(|e| format!("terminal: {e}"))?;
-        app.page = ui::layout_page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
-        terminal
-            .draw(|f| ui::render(f, app))
-            .map_err(|e| format!("terminal: {e}"))?;
-        if app.should_quit || signal.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut timeout = FRAME.saturating_sub(frame_start.elapsed());
-        while event::poll(timeout).map_err(|e| format!("terminal: {e}"))? {
-            match event::read().map_err(|e| format!("terminal: {e}"))? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
-                    app.update(AppEvent::Key(k), Instant::now());
+            for e in cluster_rx.try_iter() {
+                front.on_cluster(&e);
+                if let (Some(l), Some(text)) = (&mut live, e.describe()) {
+                    log(&text);
+                    l.app.notice(text);
                 }
-                Event::Mouse(m) => app.update(AppEvent::Mouse(m), Instant::now()),
-                _ => {}
             }
-            if app.should_quit {
+            for stream in live_rx.try_iter() {
+                let wanted = front.stage == Stage::Launch
+                    && live.is_none()
+                    && front.launch.as_ref().is_some_and(|l| {
+                        !l.finished()
+                            && l.target.namespace == stream.agent.namespace
+                            && l.target.pod == stream.agent.pod
+                    });
+                if wanted {
+                    let mut app = App::new(
+                        format!("{}/{}", stream.agent.namespace, stream.agent.pod),
+                        config,
+                    );
+                    app.can_go_back = true;
+                    live = Some(Live {
+                        app,
+                        rx: stream.events,
+                        handle: stream.handle,
+                    });
+                } else {
+                    retired.push(retire(stream.handle));
+                }
+            }
+            if let Some(l) = &mut live {
+                l.pump(now);
+            }
+            // The panes take over once the exec stream is up; a launch that
+            // failed after the stream was created lets it go.
+            if front.stage == Stage::Launch
+                && let Some(launch) = &front.launch
+            {
+                if launch.streaming && live.is_some() {
+                    front.went_live();
+                } else if launch.finished()
+                    && let Some(l) = live.take()
+                {
+                    retired.push(retire(l.handle));
+                }
+            }
+            // Esc in the panes, or a launch abandoned while its stream was starting.
+            let left = live.as_ref().is_some_and(|l| l.app.wants_back)
+                || !matches!(front.stage, Stage::Live | Stage::Launch);
+            if left && let Some(l) = live.take() {
+                retired.push(retire(l.handle));
+                if front.stage == Stage::Live {
+                    front.back_from_live();
+                }
+            }
+            match (&mut live, front.stage) {
+                (Some(l), Stage::Live) => l.draw(terminal)?,
+                _ => {
+                    terminal
+                        .draw(|f| ui::picker::render(f, &front, ui::Theme::current()))
+                        .map_err(terminal_error)?;
+                }
+            }
+            if quit_now(&front, live.as_ref()) || signal.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            timeout = Duration::ZERO;
+            read_input(now, |e| {
+                match (&mut live, front.stage) {
+                    (Some(l), Stage::Live) => l.input(&e),
+                    _ => {
+                        if let Event::Key(k) = e
+                            && k.kind != KeyEventKind::Release
+                        {
+                            front.on_key(k);
+                        }
+                    }
+                }
+                // Stop reading: quit, go back, or a request for the worker.
+                quit_now(&front, live.as_ref())
+                    || live.as_ref().is_some_and(|l| l.app.wants_back)
+                    || !front.requests.is_empty()
+            })?;
+            if quit_now(&front, live.as_ref()) {
+                return Ok(());
+            }
         }
+    });
+    // Streams first (their threads use the worker's runtime), then the worker.
+    if let Some(l) = live.take() {
+        retired.push(retire(l.handle));
     }
+    for t in retired {
+        let _ = t.join();
+    }
+    worker.finish(&live_rx);
+    result
+}
+
+#[cfg(feature = "cluster")]
+fn quit_now(front: &crate::front::Front, live: Option<&Live>) -> bool {
+    front.should_quit || live.as_ref().is_some_and(|l| l.app.should_quit)
+}
+
+/// Stops a stream on a thread of its own (it may take a moment to say
+/// goodbye to the agent), so the screen does not freeze.
+#[cfg(feature = "cluster")]
+fn retire(handle: source::SourceHandle) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || drop(handle))
 }

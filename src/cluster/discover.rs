@@ -109,20 +109,50 @@ impl ContainerState {
     }
 }
 
-/// A change to the pods of a namespace.
+/// A change to a watched list (pods of a namespace, namespaces).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PodUpdate {
+pub enum Update<T> {
     /// The watch (re)started: a full listing follows, then `Listed`.
     Restarted,
-    /// A pod was added or changed.
-    Applied(Box<PodSummary>),
-    /// A pod is gone.
+    /// An item was added or changed.
+    Applied(Box<T>),
+    /// An item is gone.
     Deleted {
         /// Its name.
         name: String,
     },
-    /// The listing after `Restarted` is complete; pods not in it are gone.
+    /// The listing after `Restarted` is complete; items not in it are gone.
     Listed,
+}
+
+/// A change to the pods of a namespace.
+pub type PodUpdate = Update<PodSummary>;
+
+/// A change to the namespaces.
+pub type NamespaceUpdate = Update<NamespaceSummary>;
+
+/// What the namespace picker shows of a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceSummary {
+    /// Its name.
+    pub name: String,
+    /// `Active` or `Terminating` (`Unknown` when the server sent none).
+    pub phase: String,
+    /// Time since creation.
+    pub age: Option<Duration>,
+}
+
+/// The picker's view of `namespace` at `now`.
+pub fn summarize_namespace(namespace: &Namespace, now: Timestamp) -> NamespaceSummary {
+    NamespaceSummary {
+        name: namespace.metadata.name.clone().unwrap_or_default(),
+        phase: namespace
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Unknown".to_owned()),
+        age: age_at(namespace.metadata.creation_timestamp.as_ref(), now),
+    }
 }
 
 /// The picker's view of `pod` at `now`.
@@ -142,10 +172,7 @@ pub fn summarize(pod: &Pod, now: Timestamp) -> PodSummary {
         .and_then(|a| a.get(DEFAULT_CONTAINER_ANNOTATION))
         .filter(|name| containers.contains(name))
         .cloned();
-    let age = meta.creation_timestamp.as_ref().and_then(|t| {
-        let secs = now.as_second().checked_sub(t.0.as_second())?;
-        u64::try_from(secs).ok().map(Duration::from_secs)
-    });
+    let age = age_at(meta.creation_timestamp.as_ref(), now);
     PodSummary {
         name: meta.name.clone().unwrap_or_default(),
         namespace: meta.namespace.clone().unwrap_or_default(),
@@ -166,6 +193,15 @@ pub fn summarize(pod: &Pod, now: Timestamp) -> PodSummary {
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         agents: agents(pod),
     }
+}
+
+/// Time from `created` to `now` (none for a missing or future timestamp).
+fn age_at(
+    created: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    now: Timestamp,
+) -> Option<Duration> {
+    let secs = now.as_second().checked_sub(created?.0.as_second())?;
+    u64::try_from(secs).ok().map(Duration::from_secs)
 }
 
 /// The podtap ephemeral containers of `pod`, in spec order.
@@ -237,26 +273,47 @@ impl Cluster {
         &self,
         namespace: &str,
     ) -> impl Stream<Item = Result<PodUpdate, ClusterError>> + Send + 'static {
-        use kube::runtime::WatchStreamExt;
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let ns = namespace.to_owned();
-        watcher(api, watcher::Config::default())
-            .default_backoff()
-            .map(move |event| match event {
-                Ok(watcher::Event::Init) => Ok(PodUpdate::Restarted),
-                Ok(watcher::Event::InitDone) => Ok(PodUpdate::Listed),
-                Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p)) => Ok(
-                    PodUpdate::Applied(Box::new(summarize(&p, Timestamp::now()))),
-                ),
-                Ok(watcher::Event::Delete(p)) => Ok(PodUpdate::Deleted {
-                    name: p.metadata.name.unwrap_or_default(),
-                }),
-                Err(source) => Err(ClusterError::Watch {
-                    namespace: ns.clone(),
-                    source,
-                }),
-            })
+        updates(api, format!("pods in {namespace}"), summarize)
     }
+
+    /// The namespaces as they change (a watch, like [`Cluster::watch_pods`]).
+    pub fn watch_namespaces(
+        &self,
+    ) -> impl Stream<Item = Result<NamespaceUpdate, ClusterError>> + Send + 'static {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        updates(api, "namespaces".to_owned(), summarize_namespace)
+    }
+}
+
+/// A kube-rs watcher on `api` as [`Update`]s of `summary`; `what` names the
+/// list in errors ("pods in shop").
+fn updates<K, T>(
+    api: Api<K>,
+    what: String,
+    summary: fn(&K, Timestamp) -> T,
+) -> impl Stream<Item = Result<Update<T>, ClusterError>> + Send + 'static
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    T: Send + 'static,
+{
+    use kube::runtime::WatchStreamExt;
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .map(move |event| match event {
+            Ok(watcher::Event::Init) => Ok(Update::Restarted),
+            Ok(watcher::Event::InitDone) => Ok(Update::Listed),
+            Ok(watcher::Event::Apply(k) | watcher::Event::InitApply(k)) => {
+                Ok(Update::Applied(Box::new(summary(&k, Timestamp::now()))))
+            }
+            Ok(watcher::Event::Delete(k)) => Ok(Update::Deleted {
+                name: k.meta().name.clone().unwrap_or_default(),
+            }),
+            Err(source) => Err(ClusterError::Watch {
+                what: what.clone(),
+                source,
+            }),
+        })
 }
 
 #[cfg(test)]

@@ -87,3 +87,49 @@ pub(crate) fn emit(events: &EventSender, event: ClusterEvent) {
     // A closed channel means the front end is gone; the work ends on its own.
     let _ = events.send(event);
 }
+
+impl ClusterEvent {
+    /// One line for the user (stream data and the end of the stream excepted:
+    /// the front end words those itself). Agent stderr is sanitised.
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            ClusterEvent::Progress(LaunchStep::Reusing { container }) => {
+                format!("reusing the running agent {container}")
+            }
+            ClusterEvent::Progress(LaunchStep::Patched { container }) => {
+                format!("added the ephemeral container {container}")
+            }
+            ClusterEvent::Progress(LaunchStep::Waiting { reason, message }) => {
+                format!(
+                    "waiting: {reason}{}",
+                    message
+                        .as_ref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                )
+            }
+            ClusterEvent::Progress(LaunchStep::Running { container }) => {
+                format!("{container} is running")
+            }
+            ClusterEvent::StreamStarted { container } => format!("streaming from {container}"),
+            ClusterEvent::Reconnecting {
+                attempt,
+                delay,
+                reason,
+            } => {
+                format!(
+                    "stream broke ({reason}); reconnecting in {} s (attempt {attempt})",
+                    delay.as_secs()
+                )
+            }
+            ClusterEvent::Reconnected { gap } => {
+                format!("reconnected after {:.1} s without data", gap.as_secs_f64())
+            }
+            ClusterEvent::Error(m) => m.clone(),
+            ClusterEvent::AgentStderr(m) => format!("agent: {}", crate::text::sanitize(m)),
+            ClusterEvent::Connected { .. }
+            | ClusterEvent::Finding(_)
+            | ClusterEvent::StreamEnded { .. } => return None,
+        })
+    }
+}

@@ -24,7 +24,10 @@ pub use connect::{
     ConnectError, ConnectOptions, Connected, ContextInfo, connect, contexts, contexts_of,
     kubeconfig_paths, read_kubeconfig,
 };
-pub use discover::{AgentInfo, ContainerState, PodSummary, PodUpdate, summarize};
+pub use discover::{
+    AgentInfo, ContainerState, NamespaceSummary, NamespaceUpdate, PodSummary, PodUpdate, Update,
+    summarize, summarize_namespace,
+};
 pub use events::{ClusterEvent, EventSender, LaunchStep};
 pub use launch::{
     AGENT_PREFIX, AgentProgress, AgentRef, DryRun, LaunchError, LaunchOptions, PullPolicy,
@@ -84,11 +87,11 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
-    /// The pod watch failed.
-    #[error("watching pods in {namespace} failed: {source}")]
+    /// A watch failed (it is retried with backoff).
+    #[error("watching {what} failed: {}", watch_message(source))]
     Watch {
-        /// The namespace watched.
-        namespace: String,
+        /// What was watched ("pods in shop", "namespaces").
+        what: String,
         /// The watcher error.
         #[source]
         source: kube::runtime::watcher::Error,
@@ -113,6 +116,16 @@ pub(crate) fn api_message(e: &kube::Error) -> String {
             format!("{} (HTTP {})", status.message, status.code)
         }
         other => other.to_string(),
+    }
+}
+
+/// A watch error in one sentence: the server's own for an API error.
+fn watch_message(e: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as W;
+    match e {
+        W::InitialListFailed(k) | W::WatchStartFailed(k) | W::WatchFailed(k) => api_message(k),
+        W::WatchError(status) => format!("{} (HTTP {})", status.message, status.code),
+        W::NoResourceVersion => e.to_string(),
     }
 }
 

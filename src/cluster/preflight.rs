@@ -39,7 +39,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(severity: Severity, message: impl Into<String>) -> Self {
+    /// A finding without a Role.
+    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
         Finding {
             severity,
             message: message.into(),

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use super::{Format, HeadlessError};
 use crate::cluster::{
-    self, ClusterEvent, ConnectOptions, LaunchOptions, LaunchStep, PullPolicy, Severity,
-    StreamOptions,
+    self, ClusterEvent, ConnectOptions, LaunchOptions, PullPolicy, Severity, StreamOptions,
 };
 
 /// What the command line asked for.
@@ -105,10 +104,10 @@ pub fn run(
         return Ok(2);
     }
 
-    let (cluster_tx, cluster_rx) = channel();
+    let (cluster_tx, cluster_rx) = channel::<ClusterEvent>();
     let printer = std::thread::spawn(move || {
         for e in cluster_rx {
-            if let Some(line) = describe(&e) {
+            if let Some(line) = e.describe() {
                 eprintln!("podtap: {line}");
             }
         }
@@ -153,45 +152,4 @@ fn severity(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Blocking => "blocking",
     }
-}
-
-/// One stderr line for a cluster event (stream data goes to stdout instead).
-fn describe(e: &ClusterEvent) -> Option<String> {
-    Some(match e {
-        ClusterEvent::Progress(LaunchStep::Reusing { container }) => {
-            format!("reusing the running agent {container}")
-        }
-        ClusterEvent::Progress(LaunchStep::Patched { container }) => {
-            format!("added the ephemeral container {container}")
-        }
-        ClusterEvent::Progress(LaunchStep::Waiting { reason, message }) => {
-            format!(
-                "waiting: {reason}{}",
-                message
-                    .as_ref()
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default()
-            )
-        }
-        ClusterEvent::Progress(LaunchStep::Running { container }) => {
-            format!("{container} is running")
-        }
-        ClusterEvent::StreamStarted { container } => format!("streaming from {container}"),
-        ClusterEvent::Reconnecting {
-            attempt,
-            delay,
-            reason,
-        } => {
-            format!(
-                "stream broke ({reason}); reconnecting in {} s (attempt {attempt})",
-                delay.as_secs()
-            )
-        }
-        ClusterEvent::Reconnected { gap } => {
-            format!("reconnected after {:.1} s without data", gap.as_secs_f64())
-        }
-        ClusterEvent::Error(m) => m.clone(),
-        ClusterEvent::AgentStderr(m) => format!("agent: {}", crate::text::sanitize(m)),
-        _ => return None,
-    })
 }

@@ -14,6 +14,10 @@ mod filter;
 mod flows;
 mod help;
 mod http;
+#[cfg(feature = "cluster")]
+mod launch;
+#[cfg(feature = "cluster")]
+pub mod picker;
 mod ping;
 mod status;
 pub mod theme;
