@@ -4,86 +4,18 @@
 
 mod common;
 
-use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
+use common::tmux::Session;
 
 const PODTAP: &str = env!("CARGO_BIN_EXE_podtap");
 
-struct Session(String);
-
-impl Session {
-    fn start(args: &str, width: u16, height: u16) -> Option<Session> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            common::skip("tmux is not installed (apt-get install tmux)");
-            return None;
-        }
-        let name = format!("podtap-test-{}-{width}x{height}", std::process::id());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                &width.to_string(),
-                "-y",
-                &height.to_string(),
-            ])
-            .arg(format!(
-                "env NO_COLOR=1 {PODTAP} {args}; echo EXITED $?; sleep 30"
-            ))
-            .status()
-            .expect("run tmux");
-        assert!(status.success(), "tmux new-session failed");
-        Some(Session(name))
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.0])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.0])
-            .args(keys)
-            .status()
-            .expect("send-keys");
-        assert!(status.success());
-    }
-
-    /// Polls the screen until `cond` holds (drawing is asynchronous).
-    fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.screen();
-            if cond(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .status();
-    }
+/// `podtap ARGS` in a fresh tmux session.
+fn start(args: &str, width: u16, height: u16) -> Option<Session> {
+    Session::start(PODTAP, args, &[], width, height)
 }
 
 #[test]
 fn demo_at_80x24_shows_traffic_filters_and_quits_cleanly() {
-    let Some(s) = Session::start("--demo", 80, 24) else {
+    let Some(s) = start("--demo", 80, 24) else {
         return;
     };
     let screen = s.wait("HTTP rows", |t| t.contains("GET") && t.contains("/api/"));
@@ -127,7 +59,7 @@ fn demo_at_80x24_shows_traffic_filters_and_quits_cleanly() {
 
 #[test]
 fn a_large_terminal_shows_all_panes_at_once() {
-    let Some(s) = Session::start("--demo", 200, 50) else {
+    let Some(s) = start("--demo", 200, 50) else {
         return;
     };
     let screen = s.wait("three panes", |t| {
@@ -136,4 +68,30 @@ fn a_large_terminal_shows_all_panes_at_once() {
     assert!(screen.lines().count() <= 50);
     s.keys(&["q"]);
     s.wait("a clean exit", |t| t.contains("EXITED 0"));
+}
+
+#[test]
+fn a_capture_file_opens_in_the_same_panes_with_details() {
+    let Some(path) = common::capture("methods.pcap") else {
+        return;
+    };
+    let Some(s) = start(&format!("--read {}", path.display()), 80, 24) else {
+        return;
+    };
+    let screen = s.wait("HTTP rows from the capture", |t| {
+        t.contains("GET") && t.contains("ended")
+    });
+    assert!(screen.lines().count() <= 24);
+    assert!(screen.contains("methods.pcap"), "{screen}");
+    // Enter opens the selected exchange's details.
+    s.keys(&["g"]);
+    s.keys(&["Enter"]);
+    s.wait("the detail view", |t| {
+        t.contains("Exchange #") && t.contains("HTTP/1.1 ") && t.contains("Timing")
+    });
+    s.keys(&["Escape"]);
+    s.wait("the list again", |t| t.contains("Method"));
+    s.keys(&["q"]);
+    let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
+    assert!(!screen.contains("panicked"), "{screen}");
 }

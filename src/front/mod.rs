@@ -312,8 +312,14 @@ impl Front {
 
     /// The user left the live panes: back to the pods.
     pub fn back_from_live(&mut self) {
-        self.launch = None;
+        self.back_to_pods();
+    }
+
+    /// From the launch screen or the panes to the pod list, on the pod tapped.
+    fn back_to_pods(&mut self) {
+        let pod = self.launch.take().map(|l| l.target.pod);
         self.enter(Stage::Pods);
+        self.pick.selected = pod;
     }
 
     /// The names in the list on screen that pass the filter, in order.
@@ -382,8 +388,7 @@ impl Front {
                 if self.launch.as_ref().is_some_and(|l| !l.finished()) {
                     self.requests.push(Request::Cancel);
                 }
-                self.launch = None;
-                self.enter(Stage::Pods);
+                self.back_to_pods();
             }
             KeyCode::Char('q') => self.should_quit = true,
             KeyCode::Char('j') | KeyCode::Down => self.scroll_launch(1),

@@ -346,6 +346,11 @@ fn the_launch_screen_follows_each_step_with_its_time() {
     front.back_from_live();
     assert_eq!(front.stage, Stage::Pods);
     assert!(front.launch.is_none());
+    assert_eq!(
+        front.pick.selected.as_deref(),
+        Some("web"),
+        "back on the pod tapped"
+    );
 }
 
 #[test]

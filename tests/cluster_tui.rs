@@ -1,0 +1,119 @@
+//! Cluster mode in a real terminal: the built binary in tmux, pointed at the
+//! fake API server by a generated kubeconfig (`KUBECONFIG`), like a user's
+//! `podtap` would reach a cluster.
+//!
+//! The first test walks the whole path with the real agent: pickers, the
+//! launch screen, HTTP rows from curl inside a network namespace arriving
+//! through exec, Esc back to the pods (the agent is marked), a second tap that
+//! reuses the agent (one PATCH in all), and a clean quit. It needs root, `ip`,
+//! python3 and curl (`SKIPPED` otherwise, a failure with `CI=true`). The
+//! others need only tmux.
+
+#![cfg(all(feature = "cluster", feature = "tui"))]
+
+mod common;
+mod fake_api;
+
+use std::time::Duration;
+
+use common::tmux::Session;
+use fake_api::{FakeApi, FakeState, running_pod};
+
+const PODTAP: &str = env!("CARGO_BIN_EXE_podtap");
+
+fn shop() -> FakeState {
+    let state = FakeState::new();
+    state.add_namespace("shop", &[]);
+    state.add_namespace("default", &[]);
+    state.add_pod(running_pod("shop", "api", &[("api", "shop/api:2")]));
+    state.add_pod(running_pod("shop", "web", &[("app", "nginx:1.27")]));
+    state
+}
+
+/// `podtap ARGS` in tmux against `fake`, with a home, config and cache of its own.
+fn start(fake: &FakeApi, args: &str) -> Option<Session> {
+    let kubeconfig = fake.kubeconfig_path();
+    let dir = fake.dir().display().to_string();
+    Session::start(
+        PODTAP,
+        &format!("{args} --agent-image ghcr.io/podtap/podtap-agent:0.1.0"),
+        &[
+            ("KUBECONFIG", &kubeconfig.display().to_string()),
+            ("HOME", &dir),
+            ("XDG_CONFIG_HOME", &dir),
+            ("XDG_CACHE_HOME", &dir),
+        ],
+        80,
+        24,
+    )
+}
+
+#[test]
+fn a_blocked_launch_shows_the_role_goes_back_and_changes_nothing() {
+    let state = shop();
+    state.deny("patch", "pods", "ephemeralcontainers");
+    let fake = FakeApi::start(state);
+    let Some(s) = start(&fake, "-n shop web") else {
+        return;
+    };
+    let screen = s.wait("the blocking finding and the Role", |t| {
+        t.contains("Could not add the agent") && t.contains("kind: Role")
+    });
+    assert!(screen.contains("ephemeralcontainers"), "{screen}");
+    assert!(screen.lines().count() <= 24);
+    s.keys(&["Escape"]);
+    let screen = s.wait("the pod list", |t| t.contains("Pods in shop"));
+    assert!(screen.contains("web") && screen.contains("api"), "{screen}");
+    s.keys(&["q"]);
+    s.wait("a clean exit", |t| t.contains("EXITED 0"));
+    assert!(
+        fake.state()
+            .requests_matching("PATCH", "ephemeralcontainers")
+            .is_empty()
+    );
+}
+
+#[test]
+fn pickers_walk_namespaces_and_contexts_and_filter() {
+    let fake = FakeApi::start(shop());
+    let Some(s) = start(&fake, "") else {
+        return;
+    };
+    // The kubeconfig's namespace for the fake's context is used first.
+    let screen = s.wait("the pods", |t| t.contains("Pods in") && t.contains("›"));
+    assert!(screen.lines().count() <= 24);
+    s.keys(&["Escape"]);
+    s.wait("the namespaces", |t| {
+        t.contains("Namespaces") && t.contains("shop") && t.contains("default")
+    });
+    s.keys(&["-l", "/sho"]);
+    s.wait("the filtered namespaces", |t| {
+        t.contains("Namespaces 1/") && t.contains("/sho")
+    });
+    s.keys(&["Enter"]);
+    let screen = s.wait("the pods of shop", |t| {
+        t.contains("Pods in shop") && t.contains("web") && t.contains("Running")
+    });
+    assert!(screen.contains("api"), "{screen}");
+    s.keys(&["Escape"]);
+    s.wait("the namespaces", |t| t.contains("Namespaces"));
+    s.keys(&["Escape"]);
+    s.wait("the contexts", |t| t.contains("Contexts"));
+    // Ctrl-C quits from anywhere, the terminal comes back.
+    s.keys(&["C-c"]);
+    let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
+    assert!(!screen.contains("panicked"), "{screen}");
+}
+
+#[test]
+fn a_pod_that_does_not_exist_says_so_on_the_launch_screen() {
+    let fake = FakeApi::start(shop());
+    let Some(s) = start(&fake, "-n shop nosuchpod") else {
+        return;
+    };
+    s.wait_for(Duration::from_secs(15), "the error", |t| {
+        t.contains("Could not add the agent") && t.contains("does not exist")
+    });
+    s.keys(&["q"]);
+    s.wait("a clean exit", |t| t.contains("EXITED 0"));
+}
