@@ -596,12 +596,15 @@ async fn exec_cut_drops_the_connection_after_n_bytes() {
     let mut stdout = proc.stdout().unwrap();
     let status = proc.take_status().unwrap();
     // When the socket breaks kube-rs never ends stdout (see NOTES): read
-    // until the status future says the stream is gone.
+    // until the status future says the stream is gone. kube-rs has buffered
+    // the stdout bytes before that, so stdout goes first (`biased`) lest a
+    // random pick take the status while they are still unread.
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     tokio::pin!(status);
     let gone = loop {
         tokio::select! {
+            biased;
             n = stdout.read(&mut buf) => {
                 let n = n.unwrap();
                 assert!(n > 0, "stdout ended before the status");
