@@ -531,9 +531,16 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
     let ns = Netns::new("cut");
     // The cut session's agent must notice the missing heartbeats soon.
     let (fake, cluster, agent) = cluster_with_agent(&runtime, &ns, &["--heartbeat-timeout", "3"]);
-    fake.state().cut_next_exec_after(4096);
+    // The fake drops the connection but leaves the agent running, as when the
+    // API server's link to podtap breaks while the kubelet's exec goes on. It
+    // holds the agent's stdin open: EOF on stdin would end the agent at once,
+    // and then this test could not tell whether the heartbeat timeout works.
+    fake.state().cut_next_exec_after_keeping_process(4096);
     let (mut events, source_tx, cluster_tx) = channels();
     let options = StreamOptions {
+        // The cut agent's last heartbeat is at most this old at the cut, so it
+        // lives on for at least 3 s - 500 ms after it.
+        heartbeat: Duration::from_millis(500),
         liveness: Duration::from_secs(3),
         first_backoff: Duration::from_millis(500),
         ..StreamOptions::default()
@@ -554,6 +561,29 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
     let first = ns.wait_pids(Duration::from_secs(5), "the first agent", |p| p.len() == 1);
 
     // Traffic until the fake cuts the connection after 4096 bytes of stdout.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let orphan = loop {
+        if let Some(orphan) = fake.state().orphaned_execs().pop() {
+            break orphan;
+        }
+        assert!(Instant::now() < deadline, "no cut within 20 s");
+        ns.curl("/");
+        thread::sleep(Duration::from_millis(50));
+    };
+    // Right after the cut the first agent still runs: the cut did not end it.
+    let alive = ns.agent_pids();
+    assert!(
+        orphan.cut_at.elapsed() < Duration::from_secs(2),
+        "looked too late: {:?} after the cut",
+        orphan.cut_at.elapsed()
+    );
+    assert!(
+        alive.contains(&first[0]),
+        "{first:?} gone at once: {alive:?}"
+    );
+    assert_eq!(orphan.pid, Some(first[0]));
+    assert_eq!(orphan.exit_code, None, "{orphan:?}");
+
     let reason = events.cluster(
         Duration::from_secs(20),
         "Reconnecting",
@@ -566,9 +596,7 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
             }
             _ => None,
         },
-        || {
-            ns.curl("/");
-        },
+        || {},
     );
     assert!(!reason.is_empty());
     events.cluster(
@@ -584,7 +612,36 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
         2
     );
 
-    // The new session decodes new traffic.
+    // The cut agent exits once its heartbeat timeout (3 s) has passed, and says why.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let orphan = loop {
+        let orphan = fake.state().orphaned_execs().remove(0);
+        if orphan.exited_at.is_some() {
+            break orphan;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cut agent still runs: {orphan:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let lived = orphan.exited_at.unwrap().duration_since(orphan.cut_at);
+    // 3 s timeout - 500 ms heartbeat - 200 ms for the agent's 100 ms poll.
+    assert!(
+        lived >= Duration::from_millis(2300) && lived < Duration::from_secs(6),
+        "the cut agent exited {lived:?} after the cut"
+    );
+    assert!(
+        orphan.stderr.contains("capture ended: heartbeat timeout"),
+        "{orphan:?}"
+    );
+    assert_eq!(orphan.exit_code, Some(0), "{orphan:?}");
+
+    // The new session's agent runs on and decodes new traffic.
+    let now = ns.wait_pids(Duration::from_secs(5), "the cut agent's exit", |p| {
+        !p.contains(&first[0]) && p.len() == 1
+    });
+    assert_ne!(now, first);
     let mut asked: Option<Instant> = None;
     events.source(
         Duration::from_secs(15),
@@ -597,12 +654,7 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
             is_get(e, "/index.html").then_some(())
         },
     );
-
-    // The cut session's agent is gone; the new one runs.
-    let now = ns.wait_pids(Duration::from_secs(20), "the cut agent's exit", |p| {
-        !p.contains(&first[0]) && p.len() == 1
-    });
-    assert_ne!(now, first);
+    assert_eq!(ns.agent_pids(), now);
 
     handle.stop();
     let (error, reason) = events.ended(Duration::from_secs(8));

@@ -629,6 +629,37 @@ async fn exec_cut_drops_the_connection_after_n_bytes() {
     assert_eq!(got.len(), 5000);
 }
 
+#[tokio::test]
+async fn exec_cut_keeping_the_process_leaves_it_running() {
+    let state = shop();
+    state.cut_next_exec_after_keeping_process(1000);
+    let fake = FakeApi::start(state.clone());
+    let pods: Api<Pod> = Api::namespaced(fake.client().await, "shop");
+    let params = AttachParams::default().container("app").stdin(true);
+    // After the cut: `timeout` ends `cat` (124) only if stdin stays open, and
+    // 200 000 bytes of stdout (more than a pipe holds) go out only if read.
+    let script = "head -c 5000 /dev/zero; timeout 1 cat; echo \"cat $?\" >&2; \
+                  head -c 200000 /dev/zero; echo done >&2";
+    let _proc = pods
+        .exec("web", ["sh", "-c", script], &params)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + LIMIT;
+    let orphan = loop {
+        if let Some(orphan) = state.orphaned_execs().pop()
+            && orphan.exited_at.is_some()
+        {
+            break orphan;
+        }
+        assert!(Instant::now() < deadline, "{:?}", state.orphaned_execs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(orphan.stderr, "cat 124\ndone\n");
+    assert_eq!(orphan.exit_code, Some(0));
+    assert!(orphan.pid.is_some());
+    assert_eq!(state.orphaned_execs().len(), 1);
+}
+
 /// Runs `cmd` for at most `limit`; returns (success, stdout, stderr).
 fn run_bounded(cmd: &mut Command, limit: Duration) -> (bool, String, String) {
     let mut child = cmd
