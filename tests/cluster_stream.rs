@@ -9,15 +9,17 @@
 
 #![cfg(all(feature = "cluster", feature = "tui"))]
 
+mod common;
 mod fake_api;
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::netns::{self, Netns, PORT, agent_binary};
+use common::skip;
 use fake_api::{FakeApi, FakeState, running_pod};
 use podtap::cluster::{
     AgentRef, Cluster, ClusterEvent, LaunchOptions, PullPolicy, StreamOptions, start_stream,
@@ -25,180 +27,9 @@ use podtap::cluster::{
 use podtap::source::SourceEvent;
 use podtap::wire::agent::{AgentMessage, Control, ProbeOutcome};
 
-const PORT: u16 = 8000;
-
-/// A network namespace with `lo` up and an HTTP server on 127.0.0.1; on drop
-/// (also on panic) the agents left in it are killed and it is deleted.
-struct Netns {
-    name: String,
-    www: PathBuf,
-    server: Option<Child>,
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("ptcl{tag}{}", std::process::id());
-        let www = std::env::temp_dir().join(&name);
-        let mut ns = Netns {
-            name,
-            www,
-            server: None,
-        };
-        run("ip", &["netns", "add", &ns.name]);
-        run("ip", &["-n", &ns.name, "link", "set", "lo", "up"]);
-        std::fs::create_dir_all(&ns.www).unwrap();
-        std::fs::write(ns.www.join("index.html"), "<h1>podtap</h1>\n").unwrap();
-        let server = ns
-            .command("python3")
-            .args([
-                "-m",
-                "http.server",
-                &PORT.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .arg("--directory")
-            .arg(&ns.www)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start python3 http.server");
-        ns.server = Some(server);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while ns.curl("/") != "200" {
-            assert!(Instant::now() < deadline, "http.server did not come up");
-            thread::sleep(Duration::from_millis(100));
-        }
-        ns
-    }
-
-    /// `ip netns exec NAME program`.
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
-    /// GET `path` inside the namespace; the status code curl saw.
-    fn curl(&self, path: &str) -> String {
-        let out = self
-            .command("curl")
-            .args(["-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}"])
-            .arg(format!("http://127.0.0.1:{PORT}{path}"))
-            .output()
-            .expect("run curl");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The pids of `podtap-agent capture` processes in the namespace.
-    fn agent_pids(&self) -> Vec<u32> {
-        let out = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-            .expect("ip netns pids");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .filter(|pid| {
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-                args.iter().any(|a| a.ends_with(b"podtap-agent"))
-                    && args.iter().any(|a| *a == b"capture")
-            })
-            .collect()
-    }
-
-    /// Waits up to `limit` until `done` holds for the agent pids; returns them.
-    fn wait_pids(&self, limit: Duration, what: &str, done: impl Fn(&[u32]) -> bool) -> Vec<u32> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let pids = self.agent_pids();
-            if done(&pids) {
-                return pids;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what} not within {limit:?}: agent pids {pids:?}"
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Agents this test started through the exec plug, should any be left.
-        for pid in self.agent_pids() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-        let _ = std::fs::remove_dir_all(&self.www);
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-}
-
-/// Skips the current test with `reason`, or fails it when `CI=true`.
-fn skip(reason: &str) {
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "CI=true but this test cannot run: {reason}"
-    );
-    eprintln!("SKIPPED: {reason}");
-}
-
-/// Why this test cannot run here, if it cannot.
+/// Why these tests cannot run here, if they cannot.
 fn missing_requirement() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1));
-    if euid != Some("0") {
-        return Some("the exec stream test needs root (ip netns)".into());
-    }
-    for tool in ["ip", "python3", "curl"] {
-        let found = std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
-}
-
-/// The agent binary, built first when it is missing.
-fn agent_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("target"), PathBuf::from);
-    let agent = target.join("debug").join("podtap-agent");
-    if !agent.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "podtap-agent", "--quiet"])
-            .current_dir(manifest)
-            .status()
-            .expect("run cargo build -p podtap-agent");
-        assert!(status.success(), "cargo build -p podtap-agent failed");
-    }
-    agent
+    netns::missing_requirement("the exec stream test")
 }
 
 /// Both channels of a stream, with every cluster event kept for failure messages.
@@ -351,7 +182,7 @@ fn cluster_with_agent(
     state.add_namespace("shop", &[]);
     state.add_pod(running_pod("shop", "web", &[("app", "nginx:1.27")]));
     let agent_path = agent_binary();
-    let netns = ns.name.clone();
+    let netns = ns.name().to_owned();
     let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
     state.set_exec_plug(move |_container, command| {
         let mut cmd = Command::new("ip");
@@ -421,7 +252,7 @@ fn exec_stream_shows_http_and_probes_and_stops_the_agent() {
     }
     // Dropped in reverse: the stream handle first, then the fake, the namespace, the runtime.
     let runtime = runtime();
-    let ns = Netns::new("ok");
+    let ns = Netns::new("clok");
     let (fake, cluster, agent) = cluster_with_agent(&runtime, &ns, &[]);
     let (mut events, source_tx, cluster_tx) = channels();
     let options = StreamOptions {
@@ -528,12 +359,19 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
         return;
     }
     let runtime = runtime();
-    let ns = Netns::new("cut");
+    let ns = Netns::new("clcut");
     // The cut session's agent must notice the missing heartbeats soon.
     let (fake, cluster, agent) = cluster_with_agent(&runtime, &ns, &["--heartbeat-timeout", "3"]);
-    fake.state().cut_next_exec_after(4096);
+    // The fake drops the connection but leaves the agent running, as when the
+    // API server's link to podtap breaks while the kubelet's exec goes on. It
+    // holds the agent's stdin open: EOF on stdin would end the agent at once,
+    // and then this test could not tell whether the heartbeat timeout works.
+    fake.state().cut_next_exec_after_keeping_process(4096);
     let (mut events, source_tx, cluster_tx) = channels();
     let options = StreamOptions {
+        // The cut agent's last heartbeat is at most this old at the cut, so it
+        // lives on for at least 3 s - 500 ms after it.
+        heartbeat: Duration::from_millis(500),
         liveness: Duration::from_secs(3),
         first_backoff: Duration::from_millis(500),
         ..StreamOptions::default()
@@ -554,6 +392,29 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
     let first = ns.wait_pids(Duration::from_secs(5), "the first agent", |p| p.len() == 1);
 
     // Traffic until the fake cuts the connection after 4096 bytes of stdout.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let orphan = loop {
+        if let Some(orphan) = fake.state().orphaned_execs().pop() {
+            break orphan;
+        }
+        assert!(Instant::now() < deadline, "no cut within 20 s");
+        ns.curl("/");
+        thread::sleep(Duration::from_millis(50));
+    };
+    // Right after the cut the first agent still runs: the cut did not end it.
+    let alive = ns.agent_pids();
+    assert!(
+        orphan.cut_at.elapsed() < Duration::from_secs(2),
+        "looked too late: {:?} after the cut",
+        orphan.cut_at.elapsed()
+    );
+    assert!(
+        alive.contains(&first[0]),
+        "{first:?} gone at once: {alive:?}"
+    );
+    assert_eq!(orphan.pid, Some(first[0]));
+    assert_eq!(orphan.exit_code, None, "{orphan:?}");
+
     let reason = events.cluster(
         Duration::from_secs(20),
         "Reconnecting",
@@ -566,9 +427,7 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
             }
             _ => None,
         },
-        || {
-            ns.curl("/");
-        },
+        || {},
     );
     assert!(!reason.is_empty());
     events.cluster(
@@ -584,7 +443,36 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
         2
     );
 
-    // The new session decodes new traffic.
+    // The cut agent exits once its heartbeat timeout (3 s) has passed, and says why.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let orphan = loop {
+        let orphan = fake.state().orphaned_execs().remove(0);
+        if orphan.exited_at.is_some() {
+            break orphan;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cut agent still runs: {orphan:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let lived = orphan.exited_at.unwrap().duration_since(orphan.cut_at);
+    // 3 s timeout - 500 ms heartbeat - 200 ms for the agent's 100 ms poll.
+    assert!(
+        lived >= Duration::from_millis(2300) && lived < Duration::from_secs(6),
+        "the cut agent exited {lived:?} after the cut"
+    );
+    assert!(
+        orphan.stderr.contains("capture ended: heartbeat timeout"),
+        "{orphan:?}"
+    );
+    assert_eq!(orphan.exit_code, Some(0), "{orphan:?}");
+
+    // The new session's agent runs on and decodes new traffic.
+    let now = ns.wait_pids(Duration::from_secs(5), "the cut agent's exit", |p| {
+        !p.contains(&first[0]) && p.len() == 1
+    });
+    assert_ne!(now, first);
     let mut asked: Option<Instant> = None;
     events.source(
         Duration::from_secs(15),
@@ -597,12 +485,7 @@ fn cut_exec_stream_reconnects_and_the_cut_agent_exits() {
             is_get(e, "/index.html").then_some(())
         },
     );
-
-    // The cut session's agent is gone; the new one runs.
-    let now = ns.wait_pids(Duration::from_secs(20), "the cut agent's exit", |p| {
-        !p.contains(&first[0]) && p.len() == 1
-    });
-    assert_ne!(now, first);
+    assert_eq!(ns.agent_pids(), now);
 
     handle.stop();
     let (error, reason) = events.ended(Duration::from_secs(8));

@@ -596,12 +596,15 @@ async fn exec_cut_drops_the_connection_after_n_bytes() {
     let mut stdout = proc.stdout().unwrap();
     let status = proc.take_status().unwrap();
     // When the socket breaks kube-rs never ends stdout (see NOTES): read
-    // until the status future says the stream is gone.
+    // until the status future says the stream is gone. kube-rs has buffered
+    // the stdout bytes before that, so stdout goes first (`biased`) lest a
+    // random pick take the status while they are still unread.
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     tokio::pin!(status);
     let gone = loop {
         tokio::select! {
+            biased;
             n = stdout.read(&mut buf) => {
                 let n = n.unwrap();
                 assert!(n > 0, "stdout ended before the status");
@@ -624,6 +627,37 @@ async fn exec_cut_drops_the_connection_after_n_bytes() {
         .unwrap()
         .unwrap();
     assert_eq!(got.len(), 5000);
+}
+
+#[tokio::test]
+async fn exec_cut_keeping_the_process_leaves_it_running() {
+    let state = shop();
+    state.cut_next_exec_after_keeping_process(1000);
+    let fake = FakeApi::start(state.clone());
+    let pods: Api<Pod> = Api::namespaced(fake.client().await, "shop");
+    let params = AttachParams::default().container("app").stdin(true);
+    // After the cut: `timeout` ends `cat` (124) only if stdin stays open, and
+    // 200 000 bytes of stdout (more than a pipe holds) go out only if read.
+    let script = "head -c 5000 /dev/zero; timeout 1 cat; echo \"cat $?\" >&2; \
+                  head -c 200000 /dev/zero; echo done >&2";
+    let _proc = pods
+        .exec("web", ["sh", "-c", script], &params)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + LIMIT;
+    let orphan = loop {
+        if let Some(orphan) = state.orphaned_execs().pop()
+            && orphan.exited_at.is_some()
+        {
+            break orphan;
+        }
+        assert!(Instant::now() < deadline, "{:?}", state.orphaned_execs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(orphan.stderr, "cat 124\ndone\n");
+    assert_eq!(orphan.exit_code, Some(0));
+    assert!(orphan.pid.is_some());
+    assert_eq!(state.orphaned_execs().len(), 1);
 }
 
 /// Runs `cmd` for at most `limit`; returns (success, stdout, stderr).

@@ -9,139 +9,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use common::netns::{self, Netns, PORT, agent_binary};
 use podtap::source::{self, SourceEvent, SourceSpec};
 use podtap::wire::agent::{AgentMessage, Control, ProbeOutcome};
 
-const PORT: u16 = 8000;
-
-/// A network namespace with `lo` up and an HTTP server on 127.0.0.1; deleted on drop (also on panic).
-struct Netns {
-    name: String,
-    www: PathBuf,
-    server: Option<Child>,
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let name = format!("ptsrc{}", std::process::id());
-        let www = std::env::temp_dir().join(&name);
-        let mut ns = Netns {
-            name,
-            www,
-            server: None,
-        };
-        run("ip", &["netns", "add", &ns.name]);
-        run("ip", &["-n", &ns.name, "link", "set", "lo", "up"]);
-        std::fs::create_dir_all(&ns.www).unwrap();
-        std::fs::write(ns.www.join("index.html"), "<h1>podtap</h1>\n").unwrap();
-        let server = ns
-            .command("python3")
-            .args([
-                "-m",
-                "http.server",
-                &PORT.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .arg("--directory")
-            .arg(&ns.www)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start python3 http.server");
-        ns.server = Some(server);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while ns.curl() != "200" {
-            assert!(Instant::now() < deadline, "http.server did not come up");
-            thread::sleep(Duration::from_millis(100));
-        }
-        ns
-    }
-
-    /// `ip netns exec NAME program`.
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
-    /// GET / inside the namespace; the status code curl saw.
-    fn curl(&self) -> String {
-        let out = self
-            .command("curl")
-            .args(["-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}"])
-            .arg(format!("http://127.0.0.1:{PORT}/"))
-            .output()
-            .expect("run curl");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-        let _ = std::fs::remove_dir_all(&self.www);
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-}
-
-/// Why this test cannot run here, if it cannot.
+/// Why these tests cannot run here, if they cannot.
 fn missing_requirement() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1));
-    if euid != Some("0") {
-        return Some("the Local source test needs root (ip netns)".into());
-    }
-    for tool in ["ip", "python3", "curl"] {
-        let found = std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
-}
-
-/// The agent binary, built first when it is missing.
-fn agent_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("target"), PathBuf::from);
-    let agent = target.join("debug").join("podtap-agent");
-    if !agent.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "podtap-agent", "--quiet"])
-            .current_dir(manifest)
-            .status()
-            .expect("run cargo build -p podtap-agent");
-        assert!(status.success(), "cargo build -p podtap-agent failed");
-    }
-    agent
+    netns::missing_requirement("the Local source test")
 }
 
 /// Waits up to `limit` for an event that `pick` accepts; fails on `Ended`.
@@ -173,11 +51,11 @@ fn local_agent_in_a_netns_shows_http_and_pings() {
         return;
     }
     let agent = agent_binary();
-    let ns = Netns::new();
+    let ns = Netns::new("src");
     let (tx, rx) = mpsc::sync_channel(4096);
     let spec = SourceSpec::Local {
         agent,
-        netns: Some(ns.name.clone()),
+        netns: Some(ns.name().to_owned()),
     };
     let handle = source::start(&spec, tx).expect("start the agent");
 
@@ -185,7 +63,7 @@ fn local_agent_in_a_netns_shows_http_and_pings() {
     wait_for(&rx, Duration::from_secs(10), "agent hello", |e| {
         matches!(e, SourceEvent::Agent(AgentMessage::Hello { .. })).then_some(())
     });
-    assert_eq!(ns.curl(), "200");
+    assert_eq!(ns.curl("/"), "200");
     wait_for(&rx, Duration::from_secs(10), "GET / 200", |e| match e {
         SourceEvent::Exchange(x) => {
             let status = x.exchange.response.as_ref().map(|r| r.status);
@@ -279,7 +157,7 @@ fn local_agent_without_net_raw_reports_why() {
         ),
     )
     .unwrap();
-    run("chmod", &["+x", &wrapper.to_string_lossy()]);
+    common::run("chmod", &["+x", &wrapper.to_string_lossy()]);
     let (tx, rx) = mpsc::sync_channel(64);
     let spec = SourceSpec::Local {
         agent: wrapper,

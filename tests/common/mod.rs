@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: where the third-party captures
 //! are, which external tools exist, and the skip rule (skip with a reason
-//! outside CI, fail in CI where everything must be present).
+//! outside CI, fail in CI where everything must be present); `netns` for
+//! the tests that run the real agent.
 
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,17 @@ pub fn tool(name: &str) -> bool {
         ));
     }
     ok
+}
+
+/// Runs `program` with `args` and fails the test unless it succeeds.
+pub fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
 }
 
 /// Runs tshark on `file` with extra arguments and returns its stdout lines.

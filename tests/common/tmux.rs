@@ -28,12 +28,13 @@ impl Session {
             std::process::id(),
             SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let env: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let env = env.join(" ");
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
             .arg(format!(
-                "env NO_COLOR=1 {env}{program} {args}; echo EXITED $?; sleep 30"
+                "env NO_COLOR=1 {env} {program} {args}; echo EXITED $?; sleep 30"
             ))
             .status()
             .expect("run tmux");

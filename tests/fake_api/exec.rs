@@ -3,9 +3,13 @@
 //! whose first byte is the channel (0 stdin, 1 stdout, 2 stderr, 3 status,
 //! 4 resize, 255 close on v5), one empty stdout frame after the upgrade, a
 //! `metav1.Status` on channel 3 at the end and a close frame with code 1000.
-//! The process is whatever the test's exec plug returns.
+//! The process is whatever the test's exec plug returns. A cut (a knob)
+//! drops the connection after some stdout bytes and either kills the process
+//! or leaves it running.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::process::Stdio;
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -15,11 +19,12 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
 
 use super::pods::{container_names, container_running};
 use super::server::{App, Query, bad_request, forbidden, not_found, status};
-use super::state::ExecPlug;
+use super::state::{ExecCut, ExecPlug, FakeState};
 
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
@@ -40,7 +45,8 @@ struct Session {
     stdout: bool,
     stderr: bool,
     plug: Option<std::sync::Arc<ExecPlug>>,
-    cut_after: Option<usize>,
+    cut: Option<ExecCut>,
+    state: FakeState,
 }
 
 /// `GET|POST .../pods/{name}/exec` (and `attach`).
@@ -119,7 +125,7 @@ pub(crate) async fn exec(
             &Value::Null,
         );
     };
-    let (plug, cut_after) = {
+    let (plug, cut) = {
         let mut inner = app.state.lock();
         (inner.exec_plug.clone(), inner.knobs.exec_cuts.pop_front())
     };
@@ -131,7 +137,8 @@ pub(crate) async fn exec(
         stdout,
         stderr,
         plug,
-        cut_after,
+        cut,
+        state: app.state.clone(),
     };
     ws.max_message_size(1 << 20)
         .on_upgrade(move |socket| run(socket, session))
@@ -224,6 +231,12 @@ async fn run(socket: WebSocket, s: Session) {
         tokio::spawn(pipe(err, STDERR, out_tx.clone()));
     }
     drop(out_tx);
+    // A process that outlives its connection keeps its stdin open: this copy
+    // of the pipe's write end survives the reader below, which owns the other.
+    let held_stdin = match (s.cut, child.stdin.as_ref()) {
+        (Some(cut), Some(pipe)) if cut.keep_process => pipe.as_fd().try_clone_to_owned().ok(),
+        _ => None,
+    };
     // The client side: stdin frames to the process; tells us when the client is gone.
     let (gone_tx, mut gone_rx) = oneshot::channel::<()>();
     let mut child_stdin = child.stdin.take();
@@ -253,14 +266,18 @@ async fn run(socket: WebSocket, s: Session) {
         tokio::select! {
             chunk = out_rx.recv() => {
                 let Some((channel, mut data)) = chunk else { break };
-                if channel == STDOUT && let Some(limit) = s.cut_after {
-                    let room = limit.saturating_sub(sent);
+                if channel == STDOUT && let Some(cut) = s.cut {
+                    let room = cut.after.saturating_sub(sent);
                     if data.len() >= room {
                         data.truncate(room);
                         let _ = sink.send(frame(STDOUT, &data)).await;
                         // Cut: no status, no close frame; dropping both halves drops the TCP connection.
                         reader.abort();
-                        let _ = child.start_kill();
+                        if cut.keep_process {
+                            keep_running(&s.state, child, held_stdin, out_rx);
+                        } else {
+                            let _ = child.start_kill();
+                        }
                         return;
                     }
                     sent += data.len();
@@ -307,6 +324,35 @@ async fn run(socket: WebSocket, s: Session) {
     // Give the client a moment to answer the close, then drop the connection.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), gone_rx).await;
     reader.abort();
+}
+
+/// Lets a cut session's process run on until it exits by itself (or the
+/// server stops): `stdin` keeps its input open, its stdout is read and thrown
+/// away, its stderr and exit are recorded in the state.
+fn keep_running(
+    state: &FakeState,
+    mut child: Child,
+    stdin: Option<OwnedFd>,
+    mut output: mpsc::Receiver<(u8, Vec<u8>)>,
+) {
+    let index = state.add_orphan(child.id());
+    let state = state.clone();
+    tokio::spawn(async move {
+        // Both pipes end when the process exits.
+        while let Some((channel, data)) = output.recv().await {
+            if channel == STDERR {
+                state.update_orphan(index, |o| {
+                    o.stderr.push_str(&String::from_utf8_lossy(&data));
+                });
+            }
+        }
+        let exit = child.wait().await.map(exit_code).ok();
+        state.update_orphan(index, |o| {
+            o.exited_at = Some(Instant::now());
+            o.exit_code = exit;
+        });
+        drop(stdin);
+    });
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

@@ -37,7 +37,7 @@ use std::time::Duration;
 pub use pods::running_pod;
 // Re-exported for the tests that use them; not every test crate does.
 #[allow(unused_imports)]
-pub use state::{Event, ExecPlug, FakeState, LoggedRequest, Resource};
+pub use state::{Event, ExecPlug, FakeState, LoggedRequest, OrphanedExec, Resource};
 
 /// A running fake API server; stops when dropped.
 pub struct FakeApi {

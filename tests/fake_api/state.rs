@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -60,6 +60,30 @@ pub struct LoggedRequest {
     pub body: String,
 }
 
+/// Where the next exec session is cut, and whether its process is left running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ExecCut {
+    /// Stdout bytes sent before the cut.
+    pub after: usize,
+    /// Leave the process running (stdin open, stdout drained) instead of killing it.
+    pub keep_process: bool,
+}
+
+/// An exec process left running after its connection was cut, as the fake saw it.
+#[derive(Clone, Debug)]
+pub struct OrphanedExec {
+    /// The process id.
+    pub pid: Option<u32>,
+    /// When the connection was dropped.
+    pub cut_at: Instant,
+    /// Everything the process wrote to stderr after the cut (lossy UTF-8).
+    pub stderr: String,
+    /// When the process exited (`None` while it runs).
+    pub exited_at: Option<Instant>,
+    /// Its exit code (128 + signal when killed).
+    pub exit_code: Option<i32>,
+}
+
 /// Failure knobs and timings.
 #[derive(Clone, Debug)]
 pub(crate) struct Knobs {
@@ -69,7 +93,7 @@ pub(crate) struct Knobs {
     pub delete_pod_after_patch: bool,
     pub kubelet_delay: Duration,
     pub bookmark_interval: Duration,
-    pub exec_cuts: VecDeque<usize>,
+    pub exec_cuts: VecDeque<ExecCut>,
     pub version_minor: u32,
 }
 
@@ -83,6 +107,7 @@ pub(crate) struct Inner {
     pub requests: VecDeque<LoggedRequest>,
     pub knobs: Knobs,
     pub exec_plug: Option<Arc<ExecPlug>>,
+    pub orphans: Vec<OrphanedExec>,
     pub next_uid: u64,
 }
 
@@ -127,6 +152,7 @@ impl FakeState {
                         version_minor: 31,
                     },
                     exec_plug: None,
+                    orphans: Vec::new(),
                     next_uid: 1,
                 }),
                 events,
@@ -359,8 +385,49 @@ impl FakeState {
     /// The next exec session is cut after `bytes` bytes of stdout: the TCP
     /// connection is dropped, no status and no close frame. Call again to cut
     /// more sessions (they are consumed in order).
+    /// The process is killed: see `cut_next_exec_after_keeping_process` for
+    /// the other case.
     pub fn cut_next_exec_after(&self, bytes: usize) {
-        self.lock().knobs.exec_cuts.push_back(bytes);
+        self.lock().knobs.exec_cuts.push_back(ExecCut {
+            after: bytes,
+            keep_process: false,
+        });
+    }
+
+    /// Like `cut_next_exec_after`, but the process runs on, as when an API
+    /// server's connection to the client breaks while the kubelet's exec goes
+    /// on: its stdin stays open (no EOF), its stdout is read and thrown away
+    /// (writes neither fail nor block), so only a missing heartbeat can tell
+    /// it. `orphaned_execs` reports what became of it.
+    pub fn cut_next_exec_after_keeping_process(&self, bytes: usize) {
+        self.lock().knobs.exec_cuts.push_back(ExecCut {
+            after: bytes,
+            keep_process: true,
+        });
+    }
+
+    /// The processes left running by `cut_next_exec_after_keeping_process`, in cut order.
+    pub fn orphaned_execs(&self) -> Vec<OrphanedExec> {
+        self.lock().orphans.clone()
+    }
+
+    /// Records a process just left running; returns its index for `update_orphan`.
+    pub(crate) fn add_orphan(&self, pid: Option<u32>) -> usize {
+        let mut inner = self.lock();
+        inner.orphans.push(OrphanedExec {
+            pid,
+            cut_at: Instant::now(),
+            stderr: String::new(),
+            exited_at: None,
+            exit_code: None,
+        });
+        inner.orphans.len() - 1
+    }
+
+    pub(crate) fn update_orphan(&self, index: usize, f: impl FnOnce(&mut OrphanedExec)) {
+        if let Some(orphan) = self.lock().orphans.get_mut(index) {
+            f(orphan);
+        }
     }
 
     /// What exec (and attach) runs. Without a plug, exec ends with a Failure status.
