@@ -13,12 +13,11 @@ mod common;
 mod fake_api;
 
 use std::collections::VecDeque;
-use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::netns::{self, Netns, PORT, agent_binary};
+use common::netns::{self, Netns, PORT};
 use common::skip;
 use fake_api::{FakeApi, FakeState, running_pod};
 use podtap::cluster::{
@@ -181,22 +180,7 @@ fn cluster_with_agent(
     let state = FakeState::new();
     state.add_namespace("shop", &[]);
     state.add_pod(running_pod("shop", "web", &[("app", "nginx:1.27")]));
-    let agent_path = agent_binary();
-    let netns = ns.name().to_owned();
-    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    state.set_exec_plug(move |_container, command| {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &netns]);
-        match command.split_first() {
-            Some((program, rest)) if program == "/podtap-agent" => {
-                cmd.arg(&agent_path).args(rest).args(&extra);
-            }
-            _ => {
-                cmd.args(command);
-            }
-        }
-        cmd
-    });
+    state.set_exec_plug(ns.exec_plug(extra));
     let fake = FakeApi::start(state);
     let (cluster, agent) = runtime.block_on(async {
         let cluster = Cluster::new(fake.client().await, "shop");

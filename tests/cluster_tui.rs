@@ -16,6 +16,7 @@ mod fake_api;
 
 use std::time::Duration;
 
+use common::netns::{self, Netns};
 use common::tmux::Session;
 use fake_api::{FakeApi, FakeState, running_pod};
 
@@ -46,6 +47,86 @@ fn start(fake: &FakeApi, args: &str) -> Option<Session> {
         80,
         24,
     )
+}
+
+#[test]
+fn tap_a_pod_see_its_http_go_back_and_tap_it_again_without_a_second_agent() {
+    if let Some(why) = netns::missing_requirement("the cluster-mode TUI test") {
+        common::skip(&why);
+        return;
+    }
+    let ns = Netns::new("tui");
+    let state = shop();
+    state.set_exec_plug(ns.exec_plug(&[]));
+    let fake = FakeApi::start(state);
+    let Some(s) = start(&fake, "") else {
+        return;
+    };
+    s.wait("the pods of shop", |t| {
+        t.contains("Pods in shop") && t.contains("web") && t.contains("api")
+    });
+    // Type to filter, Enter taps the pod.
+    s.keys(&["-l", "/web"]);
+    s.keys(&["Enter"]);
+    // The launch screen, then the panes once the exec stream is up (a cold
+    // debug agent on a busy machine can take a while).
+    let screen = s.wait_for(Duration::from_secs(40), "the live panes", |t| {
+        t.contains("1 HTTP") && t.contains("shop/web")
+    });
+    assert!(screen.lines().count() <= 24, "{screen}");
+    let mut last = String::new();
+    for _ in 0..40 {
+        assert_eq!(ns.curl("/"), "200");
+        last = s.screen();
+        if last.contains("GET") && last.contains(" 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        last.contains("GET") && last.contains(" 200"),
+        "no HTTP row from curl in the pod; screen:\n{last}"
+    );
+    assert_eq!(ns.agent_pids().len(), 1);
+
+    // Esc: back on the pod list, the tapped pod marked as having an agent,
+    // and the exec session's agent process gone.
+    s.keys(&["Escape"]);
+    s.wait("the pod list with the agent marked", |t| {
+        t.lines()
+            .any(|l| l.contains("web") && l.contains("running") && l.contains("●"))
+    });
+    ns.wait_pids(
+        Duration::from_secs(8),
+        "the agent's exit",
+        <[u32]>::is_empty,
+    );
+
+    // Again: the running agent is reused, nothing is patched a second time.
+    s.keys(&["Enter"]);
+    s.wait_for(Duration::from_secs(30), "the live panes again", |t| {
+        t.contains("1 HTTP") && t.contains("shop/web")
+    });
+    assert_eq!(
+        fake.state()
+            .requests_matching("PATCH", "ephemeralcontainers")
+            .len(),
+        1
+    );
+    assert_eq!(
+        fake.state()
+            .requests_matching("GET", "/pods/web/exec")
+            .len(),
+        2
+    );
+    s.keys(&["q"]);
+    let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
+    assert!(!screen.contains("panicked"), "{screen}");
+    ns.wait_pids(
+        Duration::from_secs(8),
+        "the agent's exit after q",
+        <[u32]>::is_empty,
+    );
 }
 
 #[test]

@@ -140,6 +140,33 @@ impl Drop for Netns {
     }
 }
 
+impl Netns {
+    /// What the fake API server's exec runs: `/podtap-agent ARGS` becomes the
+    /// real agent (with `extra` appended) inside this namespace, as if the
+    /// agent container shared the pod's network; anything else runs there as given.
+    pub fn exec_plug(
+        &self,
+        extra: &[&str],
+    ) -> impl Fn(&str, &[String]) -> Command + Send + Sync + 'static {
+        let agent = agent_binary();
+        let netns = self.name.clone();
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        move |_container, command| {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &netns]);
+            match command.split_first() {
+                Some((program, rest)) if program == "/podtap-agent" => {
+                    cmd.arg(&agent).args(rest).args(&extra);
+                }
+                _ => {
+                    cmd.args(command);
+                }
+            }
+            cmd
+        }
+    }
+}
+
 /// Why `test` (e.g. "the Local source test") cannot run here, if it cannot:
 /// it needs root, `ip`, python3 and curl.
 pub fn missing_requirement(test: &str) -> Option<String> {
