@@ -107,6 +107,7 @@ fn terminal_error(e: std::io::Error) -> String {
 pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String> {
     let (tx, rx) = sync_channel(CHANNEL);
     let handle = source::start(spec, tx).map_err(|e| format!("cannot start {name}: {e}"))?;
+    ui::Theme::configure(config.theme.as_deref());
     let mut live = Live {
         app: App::new(name, config),
         rx,
@@ -206,6 +207,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
         "podtap {} starting in cluster mode",
         env!("CARGO_PKG_VERSION")
     ));
+    ui::Theme::configure(config.theme.as_deref());
     let mut front = Front::new(run.start, Instant::now());
     let mut live: Option<Live> = None;
     let mut retired = Vec::new();

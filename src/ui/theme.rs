@@ -66,6 +66,8 @@ impl Default for Theme {
     }
 }
 
+static PROCESS_THEME: OnceLock<Theme> = OnceLock::new();
+
 impl Theme {
     /// The coloured theme.
     pub fn default_colors() -> Theme {
@@ -148,16 +150,24 @@ impl Theme {
     }
 
     /// The theme for this process: [`Theme::mono`] when `NO_COLOR` is set
-    /// to a non-empty value, else the coloured one. The variable is read once.
+    /// to a non-empty value, else the one [`Theme::configure`] chose, else
+    /// the coloured one. Settled on first use.
     pub fn current() -> &'static Theme {
-        static THEME: OnceLock<Theme> = OnceLock::new();
-        THEME.get_or_init(|| {
-            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-                Theme::mono()
-            } else {
-                Theme::default_colors()
-            }
-        })
+        PROCESS_THEME.get_or_init(|| Theme::choose(None))
+    }
+
+    /// Picks the process theme from the config file's `theme` (before the
+    /// first frame; `NO_COLOR` still wins). Later calls change nothing.
+    pub fn configure(name: Option<&str>) {
+        let _ = PROCESS_THEME.set(Theme::choose(name));
+    }
+
+    fn choose(name: Option<&str>) -> Theme {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return Theme::mono();
+        }
+        name.and_then(Theme::named)
+            .unwrap_or_else(Theme::default_colors)
     }
 
     /// The style of an HTTP status (or of no response).
@@ -179,5 +189,23 @@ impl Theme {
         } else {
             self.border
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_picks_the_theme_unless_no_color_is_set() {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let expect = |named: Theme| if no_color { Theme::mono() } else { named };
+        assert_eq!(Theme::choose(Some("mono")), expect(Theme::mono()));
+        assert_eq!(
+            Theme::choose(Some("default")),
+            expect(Theme::default_colors())
+        );
+        assert_eq!(Theme::choose(None), expect(Theme::default_colors()));
+        assert_ne!(Theme::mono(), Theme::default_colors());
     }
 }
