@@ -1,39 +1,25 @@
 //! Adding the agent: reuse a running `podtap-*` ephemeral container, or
 //! PATCH a new one into `pods/{name}/ephemeralcontainers` (strategic merge,
-//! typed k8s-openapi structs) and watch the pod until the kubelet runs it.
+//! typed k8s-openapi structs) and watch the pod until the kubelet runs it
+//! (`status` reads the pod).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Capabilities, EphemeralContainer, Pod, SecurityContext};
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 
-use super::discover::{ContainerState, agents};
 use super::events::{ClusterEvent, EventSender, LaunchStep, emit};
 use super::preflight::Finding;
+use super::status::{interpret, reusable};
 use super::{Cluster, ClusterError, api_code, api_message};
 
 /// Every podtap agent container's name starts with this.
 pub const AGENT_PREFIX: &str = "podtap-";
 /// The agent binary in the image.
 const AGENT_BINARY: &str = "/podtap-agent";
-
-/// Kubelet reasons that mean the image will not come.
-const IMAGE_FAILURES: [&str; 4] = [
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-];
-/// Kubelet reasons that mean the container cannot be created or started.
-const CREATE_FAILURES: [&str; 3] = [
-    "CreateContainerError",
-    "CreateContainerConfigError",
-    "RunContainerError",
-];
 
 /// When the kubelet pulls the agent image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,22 +79,6 @@ pub struct DryRun {
     pub reuse: Option<String>,
     /// The exact PATCH body that would be sent.
     pub patch: serde_json::Value,
-}
-
-/// Where the agent's start is, read from a pod.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentProgress {
-    /// No status for the container yet.
-    NotYet,
-    /// Waiting, not failed (yet).
-    Waiting {
-        /// The kubelet's reason.
-        reason: String,
-        /// The kubelet's message.
-        message: Option<String>,
-    },
-    /// Running.
-    Running,
 }
 
 /// Why the agent could not be added; each says what to do.
@@ -277,76 +247,6 @@ pub fn patch_body(container: &EphemeralContainer) -> serde_json::Value {
     serde_json::json!({ "spec": { "ephemeralContainers": [container] } })
 }
 
-/// Reads the start of container `name` from `pod`; hard failures are errors.
-pub fn interpret(pod: &Pod, name: &str, image: &str) -> Result<AgentProgress, LaunchError> {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    if let Some(phase @ ("Succeeded" | "Failed")) =
-        pod.status.as_ref().and_then(|s| s.phase.as_deref())
-    {
-        return Err(LaunchError::PodFinished {
-            pod: pod_name,
-            phase: phase.to_owned(),
-        });
-    }
-    let status = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.ephemeral_container_statuses.as_ref())
-        .and_then(|list| list.iter().find(|s| s.name == name));
-    match ContainerState::of(status) {
-        ContainerState::Unknown => Ok(AgentProgress::NotYet),
-        ContainerState::Running => Ok(AgentProgress::Running),
-        ContainerState::Waiting { reason, message } => {
-            let text = || {
-                message
-                    .clone()
-                    .unwrap_or_else(|| "no message from the kubelet".to_owned())
-            };
-            if IMAGE_FAILURES.contains(&reason.as_str()) {
-                Err(LaunchError::Image {
-                    image: image.to_owned(),
-                    message: text(),
-                    reason,
-                })
-            } else if CREATE_FAILURES.contains(&reason.as_str()) {
-                Err(LaunchError::CreateFailed {
-                    container: name.to_owned(),
-                    message: text(),
-                    reason,
-                })
-            } else {
-                Ok(AgentProgress::Waiting { reason, message })
-            }
-        }
-        ContainerState::Terminated {
-            exit_code,
-            reason,
-            message,
-        } => Err(LaunchError::Exited {
-            container: name.to_owned(),
-            exit_code,
-            reason: [reason, message]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(": "),
-        }),
-    }
-}
-
-/// A running agent in `pod`, preferring one that targets `target`.
-fn reusable(pod: &Pod, target: &str) -> Option<String> {
-    let running: Vec<_> = agents(pod)
-        .into_iter()
-        .filter(|a| a.state == ContainerState::Running)
-        .collect();
-    running
-        .iter()
-        .find(|a| a.target.as_deref() == Some(target))
-        .or(running.first())
-        .map(|a| a.name.clone())
-}
-
 impl Cluster {
     /// What [`Cluster::launch`] would do: the preflight, and the PATCH body it would send.
     pub async fn dry_run(
@@ -443,81 +343,6 @@ impl Cluster {
                 last,
             }),
         }
-    }
-
-    /// Follows `pod` until container `name` runs; `last` keeps the latest waiting reason.
-    async fn wait_running(
-        &self,
-        api: &Api<Pod>,
-        pod: &str,
-        name: &str,
-        image: &str,
-        events: &EventSender,
-        last: &mut String,
-    ) -> Result<(), LaunchError> {
-        let config = watcher::Config::default().fields(&format!("metadata.name={pod}"));
-        let mut stream = watcher(api.clone(), config).default_backoff().boxed();
-        let mut seen_in_listing = false;
-        while let Some(event) = stream.next().await {
-            let p = match event {
-                Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p)) => p,
-                Ok(watcher::Event::Init) => {
-                    seen_in_listing = false;
-                    continue;
-                }
-                Ok(watcher::Event::InitDone) if !seen_in_listing => {
-                    return Err(LaunchError::PodDeleted {
-                        pod: pod.to_owned(),
-                    });
-                }
-                Ok(watcher::Event::InitDone) => continue,
-                Ok(watcher::Event::Delete(_)) => {
-                    return Err(LaunchError::PodDeleted {
-                        pod: pod.to_owned(),
-                    });
-                }
-                Err(source) if watch_error_is_final(&source) => {
-                    return Err(LaunchError::Watch {
-                        pod: pod.to_owned(),
-                        source,
-                    });
-                }
-                Err(source) => {
-                    emit(
-                        events,
-                        ClusterEvent::Error(format!("watching pod {pod}: {source}")),
-                    );
-                    continue;
-                }
-            };
-            seen_in_listing = true;
-            match interpret(&p, name, image)? {
-                AgentProgress::Running => return Ok(()),
-                AgentProgress::Waiting { reason, message } => {
-                    if *last != reason {
-                        last.clone_from(&reason);
-                        emit(
-                            events,
-                            ClusterEvent::Progress(LaunchStep::Waiting { reason, message }),
-                        );
-                    }
-                }
-                AgentProgress::NotYet => {}
-            }
-        }
-        Err(LaunchError::PodDeleted {
-            pod: pod.to_owned(),
-        })
-    }
-}
-
-/// Refusals that retrying cannot fix.
-fn watch_error_is_final(e: &watcher::Error) -> bool {
-    match e {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) => {
-            matches!(api_code(e), Some(401 | 403 | 404))
-        }
-        _ => false,
     }
 }
 

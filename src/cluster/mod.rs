@@ -1,7 +1,7 @@
 //! Everything kube-rs: kubeconfig and contexts (`connect`), namespaces and
 //! pods for the pickers (`discover`), the checks before anything
 //! irreversible (`preflight`, `role`), the agent as an ephemeral container
-//! (`launch`), and the exec stream into the source driver (`stream`).
+//! (`launch`, `status`), and the exec stream into the source driver (`stream`).
 //!
 //! Every API call goes through a [`Cluster`], built from a `kube::Client`
 //! and a default namespace, so tests point it at a fake API server. Nothing
@@ -13,8 +13,11 @@ mod connect;
 mod discover;
 mod events;
 mod launch;
+#[cfg(feature = "tui")]
+mod pipes;
 mod preflight;
 mod role;
+mod status;
 #[cfg(feature = "tui")]
 mod stream;
 
@@ -30,11 +33,12 @@ pub use discover::{
 };
 pub use events::{ClusterEvent, EventSender, LaunchStep};
 pub use launch::{
-    AGENT_PREFIX, AgentProgress, AgentRef, DryRun, LaunchError, LaunchOptions, PullPolicy,
-    agent_container, interpret, patch_body, random_agent_name,
+    AGENT_PREFIX, AgentRef, DryRun, LaunchError, LaunchOptions, PullPolicy, agent_container,
+    patch_body, random_agent_name,
 };
 pub use preflight::{Finding, Severity, check_namespace, check_pod, check_version};
 pub use role::{Permission, role_yaml};
+pub use status::{AgentProgress, interpret};
 #[cfg(feature = "tui")]
 pub use stream::{StreamError, StreamHandle, StreamOptions, start_stream};
 

@@ -14,7 +14,7 @@
 //! caller's multi-thread runtime; one per exec session runs the blocking
 //! driver over a channel-backed `Read`.
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
@@ -24,13 +24,14 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWrite;
 
 use crate::source::{SourceEvent, SourceHandle};
 use crate::wire::agent::Control;
 
 use super::events::{ClusterEvent, EventSender, emit};
 use super::launch::AgentRef;
+use super::pipes::{ChannelReader, PumpEnd, pump_stdout, read_stderr, write_line};
 use super::{Cluster, api_code, api_message};
 use crate::source::drive::{Delivery, Sink, drive};
 
@@ -39,7 +40,7 @@ const CAPTURE: [&str; 2] = ["/podtap-agent", "capture"];
 /// How often the supervisor looks at control lines and the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 /// How long the agent has to obey a stop line, and stdout to drain after the status.
-const GRACE: Duration = Duration::from_secs(2);
+pub(super) const GRACE: Duration = Duration::from_secs(2);
 
 /// Timing of the exec stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,15 +143,6 @@ enum Outcome {
     Done(Option<String>),
     /// The transport broke; worth another attempt. `streamed` when bytes came first.
     Broken { reason: String, streamed: bool },
-}
-
-/// How the stdout pump ended.
-#[derive(Debug)]
-enum PumpEnd {
-    Eof,
-    Idle,
-    Failed(String),
-    ReceiverGone,
 }
 
 /// Owns the stream across reconnects.
@@ -387,91 +379,6 @@ fn exit_reason(status: &Status, last_stderr: Option<String>) -> String {
     match code {
         Some(code) => format!("the agent exited with code {code}: {detail}"),
         None => format!("the agent's session failed: {detail}"),
-    }
-}
-
-/// Copies stdout into the decoder's channel; a read that waits `liveness` ends it.
-async fn pump_stdout<R: AsyncRead + Unpin>(
-    mut stdout: R,
-    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
-    liveness: Duration,
-    streamed: Arc<AtomicU64>,
-) -> PumpEnd {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match tokio::time::timeout(liveness, stdout.read(&mut buf)).await {
-            Err(_) => return PumpEnd::Idle,
-            Ok(Ok(0)) => return PumpEnd::Eof,
-            Ok(Ok(n)) => {
-                streamed.fetch_add(n as u64, Ordering::Relaxed);
-                if tx.send(buf[..n].to_vec()).await.is_err() {
-                    return PumpEnd::ReceiverGone;
-                }
-            }
-            Ok(Err(e)) => return PumpEnd::Failed(e.to_string()),
-        }
-    }
-}
-
-/// Forwards stderr lines as events; returns the last non-empty one.
-async fn read_stderr<R: AsyncRead + Unpin>(stderr: R, events: EventSender) -> Option<String> {
-    let mut lines = BufReader::new(stderr).lines();
-    let mut last = None;
-    while let Ok(Some(line)) = lines.next_line().await {
-        let line = line.trim().to_owned();
-        if !line.is_empty() {
-            emit(&events, ClusterEvent::AgentStderr(line.clone()));
-            last = Some(line);
-        }
-    }
-    last
-}
-
-/// Writes one control line; a failed or stuck write drops stdin (the session is ending).
-async fn write_line<W: AsyncWrite + Unpin>(stdin: &mut Option<W>, control: &Control) {
-    let Some(pipe) = stdin else { return };
-    let line = control.to_line();
-    let write = async {
-        pipe.write_all(line.as_bytes()).await?;
-        pipe.flush().await
-    };
-    if !matches!(tokio::time::timeout(GRACE, write).await, Ok(Ok(()))) {
-        *stdin = None;
-    }
-}
-
-/// A blocking `Read` over the pump's channel; the end of the channel is the end of the stream.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
-    pos: usize,
-}
-
-impl ChannelReader {
-    fn new(rx: tokio::sync::mpsc::Receiver<Vec<u8>>) -> Self {
-        ChannelReader {
-            rx,
-            chunk: Vec::new(),
-            pos: 0,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.chunk.len() {
-            match self.rx.blocking_recv() {
-                Some(chunk) => {
-                    self.chunk = chunk;
-                    self.pos = 0;
-                }
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 

@@ -3,6 +3,10 @@
 //! column until none is readable.
 
 use ratatui::layout::Constraint;
+use ratatui::style::Style;
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::theme::Theme;
 
 /// One column of a table.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +44,7 @@ impl Col {
 }
 
 /// Space between columns.
-pub const SPACING: u16 = 1;
+const SPACING: u16 = 1;
 
 /// Which columns fit in `width`: a mask in column order. Columns are left
 /// out from the highest `drop` rank down until the rest fits (rank 0 stays).
@@ -71,7 +75,7 @@ pub fn fit(cols: &[Col], width: u16) -> Vec<bool> {
 }
 
 /// The constraints of the kept columns.
-pub fn widths(cols: &[Col], keep: &[bool]) -> Vec<Constraint> {
+fn widths(cols: &[Col], keep: &[bool]) -> Vec<Constraint> {
     cols.iter()
         .zip(keep)
         .filter(|(_, k)| **k)
@@ -87,13 +91,35 @@ pub fn widths(cols: &[Col], keep: &[bool]) -> Vec<Constraint> {
 }
 
 /// Keeps the items of the kept columns (cells of a row, titles).
-pub fn pick<T>(items: impl IntoIterator<Item = T>, keep: &[bool]) -> Vec<T> {
+fn pick<T>(items: impl IntoIterator<Item = T>, keep: &[bool]) -> Vec<T> {
     items
         .into_iter()
         .zip(keep)
         .filter(|(_, k)| **k)
         .map(|(t, _)| t)
         .collect()
+}
+
+/// A table of the columns that fit in `width`: the titles as the header row,
+/// then `rows`, each its cells in `cols` order and its style.
+pub fn table<'a, C>(
+    cols: &[Col],
+    width: u16,
+    rows: impl IntoIterator<Item = (C, Style)>,
+    theme: &Theme,
+) -> Table<'a>
+where
+    C: IntoIterator<Item = Cell<'a>>,
+{
+    let keep = fit(cols, width);
+    let header =
+        Row::new(pick(cols.iter().map(|c| Cell::from(c.title)), &keep)).style(theme.header);
+    let rows = rows
+        .into_iter()
+        .map(|(cells, style)| Row::new(pick(cells, &keep)).style(style));
+    Table::new(rows, widths(cols, &keep))
+        .header(header)
+        .column_spacing(SPACING)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::Cell;
 
 use super::columns::{self, Col};
 use super::{View, page_start, pane_block, placeholder, units};
@@ -106,7 +106,6 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         return;
     }
     let cols = cols(v.pod.is_some());
-    let keep = columns::fit(&cols, inner.width);
     let rows_fit = usize::from(inner.height.saturating_sub(1));
     let sel = app.flow_selected.min(total - 1);
     let start = page_start(sel, rows_fit);
@@ -125,17 +124,9 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
             } else {
                 t.text
             };
-            Row::new(columns::pick(cells(f, v, now), &keep)).style(style)
+            (cells(f, v, now), style)
         });
-    let header = Row::new(columns::pick(
-        cols.iter().map(|c| Cell::from(c.title)),
-        &keep,
-    ))
-    .style(t.header);
-    let table = Table::new(rows, columns::widths(&cols, &keep))
-        .header(header)
-        .column_spacing(columns::SPACING);
-    frame.render_widget(table, inner);
+    frame.render_widget(columns::table(&cols, inner.width, rows, t), inner);
     if total > rows_fit && rows_fit > 0 && inner.height > 0 {
         let hint = format!(
             " {}-{} of {} · {} sorts ",

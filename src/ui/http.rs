@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::Cell;
 
 use super::columns::{self, Col};
 use super::{View, page_start, pane_block, placeholder, units};
@@ -72,7 +72,6 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         placeholder(frame, inner, text, t);
         return;
     }
-    let keep = columns::fit(&COLS, inner.width);
     let rows_fit = usize::from(inner.height.saturating_sub(1));
     let sel = selected_pos(app, len);
     let start = page_start(sel.unwrap_or(0), rows_fit);
@@ -81,17 +80,9 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         let id = *app.visible.get(len - 1 - i)?;
         let row = app.exchanges.get(id)?;
         let style = if sel == Some(i) { t.selected } else { t.text };
-        Some(Row::new(columns::pick(cells(row, v), &keep)).style(style))
+        Some((cells(row, v), style))
     });
-    let header = Row::new(columns::pick(
-        COLS.iter().map(|c| Cell::from(c.title)),
-        &keep,
-    ))
-    .style(t.header);
-    let table = Table::new(rows, columns::widths(&COLS, &keep))
-        .header(header)
-        .column_spacing(columns::SPACING);
-    frame.render_widget(table, inner);
+    frame.render_widget(columns::table(&COLS, inner.width, rows, t), inner);
 }
 
 /// The cells of one row, in [`COLS`] order.

@@ -6,9 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Row, Sparkline, Table,
-};
+use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Sparkline};
 
 use super::columns::{self, Col};
 use super::{View, page_start, pane_block, placeholder, units};
@@ -91,7 +89,6 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
 
 fn render_table(frame: &mut Frame, area: Rect, v: &View, sel: usize) {
     let t = v.theme;
-    let keep = columns::fit(&COLS, area.width);
     let rows_fit = usize::from(area.height.saturating_sub(1));
     let start = page_start(sel, rows_fit);
     let rows = v
@@ -104,17 +101,9 @@ fn render_table(frame: &mut Frame, area: Rect, v: &View, sel: usize) {
         .take(rows_fit)
         .map(|(i, s)| {
             let style = if i == sel { t.selected } else { t.text };
-            Row::new(columns::pick(cells(s, v), &keep)).style(style)
+            (cells(s, v), style)
         });
-    let header = Row::new(columns::pick(
-        COLS.iter().map(|c| Cell::from(c.title)),
-        &keep,
-    ))
-    .style(t.header);
-    let table = Table::new(rows, columns::widths(&COLS, &keep))
-        .header(header)
-        .column_spacing(columns::SPACING);
-    frame.render_widget(table, area);
+    frame.render_widget(columns::table(&COLS, area.width, rows, t), area);
 }
 
 fn cells<'a>(s: &TargetStats, v: &View) -> [Cell<'a>; 11] {
