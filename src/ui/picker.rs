@@ -17,7 +17,7 @@ use std::time::Duration;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph};
 
 use super::columns::{self, Col};
 use super::{Theme, pane_block, placeholder, units};
@@ -192,7 +192,6 @@ fn render_list(frame: &mut Frame, area: Rect, front: &Front, t: &Theme) {
         Stage::Containers => &CONTAINER_COLS,
         _ => &POD_COLS,
     };
-    let keep = columns::fit(cols, inner.width);
     let fit = usize::from(inner.height.saturating_sub(1)).max(1);
     let sel = front.selected_index(&rows).unwrap_or(0);
     let start = super::page_start(sel, fit);
@@ -203,16 +202,9 @@ fn render_list(frame: &mut Frame, area: Rect, front: &Front, t: &Theme) {
         .take(fit)
         .map(|(i, name)| {
             let style = if i == sel { t.selected } else { t.text };
-            Row::new(columns::pick(cells(front, name, t), &keep)).style(style)
+            (cells(front, name, t), style)
         });
-    let header = Row::new(columns::pick(
-        cols.iter().map(|c| Cell::from(c.title)),
-        &keep,
-    ))
-    .style(t.header);
-    let table = Table::new(body, columns::widths(cols, &keep))
-        .header(header)
-        .column_spacing(columns::SPACING);
+    let table = columns::table(cols, inner.width, body, t);
     frame.render_widget(table, inner);
 }
 
