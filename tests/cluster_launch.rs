@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use fake_api::{FakeApi, FakeState, running_pod};
 use podtap::cluster::{
-    AGENT_PREFIX, Cluster, ClusterEvent, ConnectOptions, LaunchError, LaunchOptions, LaunchStep,
-    PullPolicy, Severity, connect,
+    AGENT_PREFIX, Cluster, ClusterEvent, ConnectOptions, Finding, LaunchError, LaunchOptions,
+    LaunchStep, PullPolicy, Severity, connect,
 };
 
 /// No API call of these tests may take longer.
@@ -48,6 +48,20 @@ async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what} took longer than {LIMIT:?}"))
 }
 
+/// The preflight of `shop/web`, container `app`, within the time limit.
+async fn preflight(cluster: &Cluster) -> Vec<Finding> {
+    bounded("preflight", cluster.preflight("shop", "web", "app"))
+        .await
+        .expect("preflight")
+}
+
+/// How many ephemeral-container PATCHes the fake received.
+fn patch_count(state: &FakeState) -> usize {
+    state
+        .requests_matching("PATCH", "ephemeralcontainers")
+        .len()
+}
+
 fn drain(rx: &Receiver<ClusterEvent>) -> Vec<ClusterEvent> {
     rx.try_iter().collect()
 }
@@ -57,10 +71,8 @@ async fn guarded_launch(
     cluster: &Cluster,
     options: &LaunchOptions,
 ) -> Option<Result<podtap::cluster::AgentRef, LaunchError>> {
-    let findings = bounded("preflight", cluster.preflight("shop", "web", "app"))
-        .await
-        .expect("preflight");
-    if findings.iter().any(podtap::cluster::Finding::is_blocking) {
+    let findings = preflight(cluster).await;
+    if findings.iter().any(Finding::is_blocking) {
         return None;
     }
     let (tx, _rx) = mpsc::channel();
@@ -74,9 +86,7 @@ async fn preflight_without_patch_permission_blocks_with_a_role_and_sends_no_patc
     let fake = FakeApi::start(state.clone());
     let cluster = cluster(&fake).await;
 
-    let findings = bounded("preflight", cluster.preflight("shop", "web", "app"))
-        .await
-        .expect("preflight");
+    let findings = preflight(&cluster).await;
     let blocking: Vec<_> = findings.iter().filter(|f| f.is_blocking()).collect();
     assert_eq!(blocking.len(), 1, "{findings:#?}");
     let finding = blocking[0];
@@ -97,11 +107,7 @@ async fn preflight_without_patch_permission_blocks_with_a_role_and_sends_no_patc
 
     // The preflight guards the launch: nothing irreversible is attempted.
     assert!(guarded_launch(&cluster, &options(IMAGE)).await.is_none());
-    assert!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .is_empty()
-    );
+    assert_eq!(patch_count(&state), 0);
 
     // An unguarded launch is refused by the server with a message that points at the preflight.
     let (tx, _rx) = mpsc::channel();
@@ -131,9 +137,7 @@ async fn preflight_blocks_a_baseline_pod_security_namespace() {
     let state = shop(&[("pod-security.kubernetes.io/enforce", "baseline")]);
     let fake = FakeApi::start(state.clone());
     let cluster = cluster(&fake).await;
-    let findings = bounded("preflight", cluster.preflight("shop", "web", "app"))
-        .await
-        .expect("preflight");
+    let findings = preflight(&cluster).await;
     let psa = findings
         .iter()
         .find(|f| f.message.contains("Pod Security"))
@@ -142,11 +146,7 @@ async fn preflight_blocks_a_baseline_pod_security_namespace() {
     assert!(psa.message.contains("NET_RAW"), "{}", psa.message);
     assert!(psa.message.contains("baseline"), "{}", psa.message);
     assert!(guarded_launch(&cluster, &options(IMAGE)).await.is_none());
-    assert!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .is_empty()
-    );
+    assert_eq!(patch_count(&state), 0);
 }
 
 #[tokio::test]
@@ -154,13 +154,8 @@ async fn preflight_of_a_healthy_pod_has_no_blocking_finding() {
     let state = shop(&[("pod-security.kubernetes.io/enforce", "privileged")]);
     let fake = FakeApi::start(state);
     let cluster = cluster(&fake).await;
-    let findings = bounded("preflight", cluster.preflight("shop", "web", "app"))
-        .await
-        .expect("preflight");
-    assert!(
-        !findings.iter().any(podtap::cluster::Finding::is_blocking),
-        "{findings:#?}"
-    );
+    let findings = preflight(&cluster).await;
+    assert!(!findings.iter().any(Finding::is_blocking), "{findings:#?}");
 }
 
 #[tokio::test]
@@ -276,12 +271,7 @@ async fn launch_patches_once_waits_for_running_and_reuses_the_agent() {
     .await
     .expect("dry run");
     assert_eq!(dry.reuse.as_deref(), Some(agent.container.as_str()));
-    assert_eq!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .len(),
-        1
-    );
+    assert_eq!(patch_count(&state), 1);
 }
 
 #[tokio::test]
@@ -297,11 +287,7 @@ async fn launch_into_a_finished_pod_says_so_and_patches_nothing() {
     let message = err.to_string();
     assert!(message.contains("Succeeded"), "{message}");
     assert!(message.contains("running pod"), "{message}");
-    assert!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .is_empty()
-    );
+    assert_eq!(patch_count(&state), 0);
 }
 
 /// Launches with `options` and returns the error, within the time limit.
@@ -339,11 +325,7 @@ async fn launch_into_a_missing_pod_says_so() {
     let message = err.to_string();
     assert!(message.contains("shop/gone"), "{message}");
     assert!(message.contains("does not exist"), "{message}");
-    assert!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .is_empty()
-    );
+    assert_eq!(patch_count(&state), 0);
 }
 
 #[tokio::test]
@@ -396,12 +378,7 @@ async fn dry_run_returns_the_patch_and_sends_none() {
     )
     .await
     .expect("dry run");
-    assert!(
-        !dry.findings
-            .iter()
-            .any(podtap::cluster::Finding::is_blocking),
-        "{dry:#?}"
-    );
+    assert!(!dry.findings.iter().any(Finding::is_blocking), "{dry:#?}");
     assert_eq!(dry.reuse, None);
     let text = dry.patch.to_string();
     assert!(text.contains(IMAGE), "{text}");
@@ -414,11 +391,7 @@ async fn dry_run_returns_the_patch_and_sends_none() {
         "{text}"
     );
     assert_eq!(container["targetContainerName"], "app");
-    assert!(
-        state
-            .requests_matching("PATCH", "ephemeralcontainers")
-            .is_empty()
-    );
+    assert_eq!(patch_count(&state), 0);
     assert!(
         state
             .pod("shop", "web")
