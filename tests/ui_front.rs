@@ -328,3 +328,23 @@ fn control_characters_from_the_cluster_never_reach_the_buffer() {
     assert!(pods.contains("evil"), "{pods}");
     assert!(launch.contains("message"), "{launch}");
 }
+
+/// Ages keep counting between watch updates (a pod that does not change
+/// gets no event, but it gets older).
+#[test]
+fn pod_ages_keep_counting_without_updates() {
+    let (mut f, t0) = front();
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("web-7d9f"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row(&screen(&f, 80, 24)).contains(" 1h "));
+    f.tick(t0 + Duration::from_secs(2 * 3600));
+    assert!(
+        row(&screen(&f, 80, 24)).contains(" 3h "),
+        "{}",
+        screen(&f, 80, 24)
+    );
+}

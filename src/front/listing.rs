@@ -1,13 +1,16 @@
 //! A list kept current by a watch: items by name, relisted after a restart.
+//! Each item remembers when it was last reported, so ages keep counting
+//! between updates.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 use crate::cluster::Update;
 
 /// Items by name, in name order, as a watch reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing<T> {
-    items: BTreeMap<String, T>,
+    items: BTreeMap<String, (T, Instant)>,
     /// Names seen since the watch restarted (`None` when not relisting).
     relisting: Option<HashSet<String>>,
     /// Whether a complete listing has arrived.
@@ -28,8 +31,8 @@ impl<T> Default for Listing<T> {
 }
 
 impl<T> Listing<T> {
-    /// Applies a watch update; `name` gives an item's name.
-    pub fn apply(&mut self, update: Update<T>, name: impl Fn(&T) -> &str) {
+    /// Applies a watch update that arrived at `now`; `name` gives an item's name.
+    pub fn apply(&mut self, update: Update<T>, now: Instant, name: impl Fn(&T) -> &str) {
         match update {
             Update::Restarted => self.relisting = Some(HashSet::new()),
             Update::Applied(item) => {
@@ -37,7 +40,7 @@ impl<T> Listing<T> {
                 if let Some(seen) = &mut self.relisting {
                     seen.insert(key.clone());
                 }
-                self.items.insert(key, *item);
+                self.items.insert(key, (*item, now));
             }
             Update::Deleted { name } => {
                 self.items.remove(&name);
@@ -58,7 +61,14 @@ impl<T> Listing<T> {
 
     /// The item called `name`.
     pub fn get(&self, name: &str) -> Option<&T> {
-        self.items.get(name)
+        self.items.get(name).map(|(item, _)| item)
+    }
+
+    /// How long ago, at `now`, the item called `name` was last reported.
+    pub fn since_update(&self, name: &str, now: Instant) -> Duration {
+        self.items
+            .get(name)
+            .map_or(Duration::ZERO, |(_, at)| now.saturating_duration_since(*at))
     }
 
     /// How many there are.
@@ -77,7 +87,7 @@ mod tests {
     use super::*;
 
     fn apply(l: &mut Listing<String>, u: Update<String>) {
-        l.apply(u, String::as_str);
+        l.apply(u, Instant::now(), String::as_str);
     }
 
     fn item(s: &str) -> Update<String> {
@@ -101,5 +111,17 @@ mod tests {
         assert_eq!(l.len(), 2);
         apply(&mut l, Update::Listed);
         assert_eq!(l.names().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn items_remember_when_they_were_reported() {
+        let t0 = Instant::now();
+        let mut l = Listing::default();
+        l.apply(item("a"), t0, String::as_str);
+        let later = t0 + Duration::from_secs(90);
+        assert_eq!(l.since_update("a", later), Duration::from_secs(90));
+        l.apply(item("a"), later, String::as_str);
+        assert_eq!(l.since_update("a", later), Duration::ZERO);
+        assert_eq!(l.since_update("gone", later), Duration::ZERO);
     }
 }

@@ -273,12 +273,12 @@ impl Front {
                 }
             }
             FrontEvent::Namespaces(update) => {
-                self.namespaces.apply(update, |n| &n.name);
+                self.namespaces.apply(update, self.now, |n| &n.name);
                 self.namespaces.error = None;
             }
             FrontEvent::NamespacesFailed(error) => self.namespaces.error = Some(error),
             FrontEvent::Pods { namespace, update } if namespace == self.namespace => {
-                self.pods.apply(update, |p| &p.name);
+                self.pods.apply(update, self.now, |p| &p.name);
                 self.pods.error = None;
             }
             FrontEvent::PodsFailed { namespace, error } if namespace == self.namespace => {

@@ -246,7 +246,8 @@ fn cells<'a>(front: &Front, name: &str, t: &Theme) -> Vec<Cell<'a>> {
             let Some(n) = front.namespaces.get(name) else {
                 return Vec::new();
             };
-            vec![text(&n.name), text(&n.phase), Cell::from(age(n.age))]
+            let since = front.namespaces.since_update(name, front.now);
+            vec![text(&n.name), text(&n.phase), Cell::from(age(n.age, since))]
         }
         Stage::Containers => {
             let Some(p) = front.selected_pod() else {
@@ -266,13 +267,14 @@ fn cells<'a>(front: &Front, name: &str, t: &Theme) -> Vec<Cell<'a>> {
             ]
         }
         _ => match front.pods.get(name) {
-            Some(p) => pod_cells(p, t),
+            Some(p) => pod_cells(p, front.pods.since_update(name, front.now), t),
             None => Vec::new(),
         },
     }
 }
 
-fn pod_cells<'a>(p: &PodSummary, t: &Theme) -> Vec<Cell<'a>> {
+/// A pod's row; `since` is how long ago the watch reported it (its age keeps counting).
+fn pod_cells<'a>(p: &PodSummary, since: Duration, t: &Theme) -> Vec<Cell<'a>> {
     let phase_style = match p.phase.as_str() {
         "Running" | "Succeeded" => t.text,
         "Pending" => t.warn,
@@ -293,7 +295,7 @@ fn pod_cells<'a>(p: &PodSummary, t: &Theme) -> Vec<Cell<'a>> {
         )),
         Cell::from(Span::styled(sanitize(&p.phase).into_owned(), phase_style)),
         Cell::from(Line::from(p.restarts.to_string()).right_aligned()),
-        Cell::from(age(p.age)),
+        Cell::from(age(p.age, since)),
         Cell::from(sanitize(p.ip.as_deref().unwrap_or("")).into_owned()),
         Cell::from(sanitize(p.node.as_deref().unwrap_or("")).into_owned()),
         Cell::from(Span::styled(agent, t.flag)),
@@ -310,9 +312,13 @@ fn state_word(s: &ContainerState) -> String {
     }
 }
 
-fn age(d: Option<Duration>) -> String {
+/// An age reported `since` ago, as of now.
+fn age(d: Option<Duration>, since: Duration) -> String {
     d.map_or_else(
         || "-".to_owned(),
-        |d| units::age(Nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))),
+        |d| {
+            let now = d.saturating_add(since);
+            units::age(Nanos(u64::try_from(now.as_nanos()).unwrap_or(u64::MAX)))
+        },
     )
 }
