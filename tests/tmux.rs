@@ -55,6 +55,7 @@ fn demo_at_80x24_shows_traffic_filters_and_quits_cleanly() {
     s.keys(&["q"]);
     let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
     assert!(!screen.contains("panicked"), "{screen}");
+    assert_eq!(s.modes(), (false, true, false), "the terminal is restored");
 }
 
 #[test]
@@ -94,4 +95,27 @@ fn a_capture_file_opens_in_the_same_panes_with_details() {
     s.keys(&["q"]);
     let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
     assert!(!screen.contains("panicked"), "{screen}");
+}
+
+/// SIGTERM and SIGHUP end podtap like `q` does: the alternate screen is
+/// left, the cursor is back and mouse reporting is off.
+#[test]
+fn signals_restore_the_terminal() {
+    for (signal, seed) in [("TERM", 7101), ("HUP", 7102)] {
+        let Some(s) = start(&format!("--demo --seed {seed}"), 80, 24) else {
+            return;
+        };
+        s.wait("HTTP rows", |t| t.contains("GET"));
+        assert_eq!(s.modes(), (true, false, true), "while running");
+        // Anchored: the shell around it has the same words in its command line.
+        let pattern = format!("^{PODTAP} --demo --seed {seed}");
+        let status = std::process::Command::new("pkill")
+            .args([&format!("-{signal}"), "-f", &pattern])
+            .status()
+            .expect("run pkill");
+        assert!(status.success(), "no process matched {pattern}");
+        let screen = s.wait("the exit", |t| t.contains("EXITED"));
+        assert!(screen.contains("EXITED 0"), "SIG{signal}:\n{screen}");
+        assert_eq!(s.modes(), (false, true, false), "after SIG{signal}");
+    }
 }

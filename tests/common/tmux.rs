@@ -51,6 +51,19 @@ impl Session {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The terminal's modes: `(alternate screen on, cursor visible, mouse reporting on)`.
+    pub fn modes(&self) -> (bool, bool, bool) {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.0])
+            .arg("#{alternate_on} #{cursor_flag} #{mouse_any_flag}")
+            .output()
+            .expect("tmux display-message");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let flags: Vec<bool> = text.split_whitespace().map(|f| f == "1").collect();
+        assert_eq!(flags.len(), 3, "tmux display-message printed {text:?}");
+        (flags[0], flags[1], flags[2])
+    }
+
     /// `tmux send-keys` (use `-l` first for literal text).
     pub fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux")
