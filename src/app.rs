@@ -59,6 +59,8 @@ pub enum AppEvent {
     Mouse(MouseEvent),
     /// From the source.
     Source(SourceEvent),
+    /// A mouse click, already placed on the screen by [`crate::ui::click_at`].
+    Click(crate::ui::Click),
     /// Time passes (drives rates; the runner sends it on each frame).
     Tick,
 }
@@ -195,6 +197,7 @@ impl App {
             AppEvent::Source(e) => self.on_source(e, now),
             AppEvent::Key(k) => self.on_key(k),
             AppEvent::Mouse(m) => self.on_mouse(m),
+            AppEvent::Click(c) => self.on_click(c),
             AppEvent::Tick => self.refresh_flow_order(),
         }
     }
@@ -334,6 +337,29 @@ impl App {
             MouseEventKind::ScrollUp => self.act(Action::Up),
             MouseEventKind::ScrollDown => self.act(Action::Down),
             _ => {}
+        }
+    }
+
+    /// A click: focus the pane; on a row, select it (the HTTP pane stops following).
+    fn on_click(&mut self, c: crate::ui::Click) {
+        if self.mode != Mode::Normal {
+            return;
+        }
+        match c {
+            crate::ui::Click::Pane(p) => self.focus = p,
+            crate::ui::Click::Row(Pane::Http, pos) => {
+                self.focus = Pane::Http;
+                let shown: Vec<u64> = self.shown().skip(pos).take(1).collect();
+                if let Some(id) = shown.first() {
+                    self.selected = Some(*id);
+                    self.follow = false;
+                }
+            }
+            crate::ui::Click::Row(Pane::Flows, pos) => {
+                self.focus = Pane::Flows;
+                self.flow_selected = pos.min(self.flow_count().saturating_sub(1));
+            }
+            crate::ui::Click::Row(pane, _) => self.focus = pane,
         }
     }
 

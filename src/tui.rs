@@ -52,6 +52,8 @@ struct Live {
     app: App,
     rx: Receiver<SourceEvent>,
     handle: source::SourceHandle,
+    /// The screen of the last frame, for placing clicks.
+    screen: ratatui::layout::Rect,
 }
 
 impl Live {
@@ -75,19 +77,29 @@ impl Live {
     /// Draws the panes (sizing the app's page first).
     fn draw(&mut self, terminal: &mut ratatui::DefaultTerminal) -> Result<(), String> {
         let size = terminal.size().map_err(terminal_error)?;
-        self.app.page =
-            ui::layout_page_rows(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+        self.screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+        self.app.page = ui::layout_page_rows(self.screen);
         terminal
             .draw(|f| ui::render(f, &self.app))
             .map_err(terminal_error)?;
         Ok(())
     }
 
-    /// A terminal event.
+    /// A terminal event; a left click is placed on the last drawn screen.
     fn input(&mut self, e: &Event) {
         match *e {
             Event::Key(k) if k.kind != KeyEventKind::Release => {
                 self.app.update(AppEvent::Key(k), Instant::now());
+            }
+            Event::Mouse(m)
+                if m.kind
+                    == crossterm::event::MouseEventKind::Down(
+                        crossterm::event::MouseButton::Left,
+                    ) =>
+            {
+                if let Some(c) = ui::click_at(self.screen, &self.app, m.column, m.row) {
+                    self.app.update(AppEvent::Click(c), Instant::now());
+                }
             }
             Event::Mouse(m) => self.app.update(AppEvent::Mouse(m), Instant::now()),
             _ => {}
@@ -112,6 +124,7 @@ pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String>
         app: App::new(name, config),
         rx,
         handle,
+        screen: ratatui::layout::Rect::default(),
     };
     log(&format!(
         "podtap {} starting on {name}",
@@ -246,6 +259,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
                         app,
                         rx: stream.events,
                         handle: stream.handle,
+                        screen: ratatui::layout::Rect::default(),
                     });
                 } else {
                     retired.push(retire(stream.handle));

@@ -619,3 +619,78 @@ fn page_rows_follow_the_layout() {
     assert_eq!(podtap::ui::layout_page_rows(Rect::new(0, 0, 0, 0)), 1);
     assert!(podtap::ui::layout_page_rows(Rect::new(0, 0, 250, 70)) > 30);
 }
+
+/// The first line of `screen` holding `text`, and its row.
+fn find_row(screen: &str, text: &str) -> Option<(u16, String)> {
+    screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(text))
+        .map(|(y, l)| (u16::try_from(y).unwrap(), l.to_owned()))
+}
+
+/// Clicks go where they land on the drawn screen: a tab focuses its pane, a
+/// row selects that row (and the HTTP pane stops following).
+#[test]
+fn clicks_select_rows_and_focus_panes() {
+    use podtap::ui::{Click, click_at};
+    let (mut app, now) = demo_app();
+    app.update(AppEvent::Tick, now);
+    let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let before = screen(&app, 80, 24);
+    // The third row of the HTTP list (newest first).
+    let (y, line) = before
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with('│') && l.contains(':'))
+        .nth(2)
+        .map(|(y, l)| (u16::try_from(y).unwrap(), l.to_owned()))
+        .expect("three HTTP rows");
+    let click = click_at(area, &app, 20, y).expect("a row");
+    assert_eq!(click, Click::Row(podtap::app::Pane::Http, 2));
+    press(&mut app, now, [AppEvent::Click(click)]);
+    assert!(!app.follow);
+    let opened = {
+        press(&mut app, now, [code(KeyCode::Enter)]);
+        screen(&app, 80, 24)
+    };
+    // The detail view is of the clicked exchange: its path is in the title area.
+    let path = line
+        .split_whitespace()
+        .nth(3)
+        .expect("a path column")
+        .to_owned();
+    assert!(
+        opened.contains(&path),
+        "clicked {line:?}, opened:\n{opened}"
+    );
+    press(&mut app, now, [code(KeyCode::Esc)]);
+
+    // The tab bar: "2 Flows" focuses the flows pane.
+    let (tabs_y, tabs) = find_row(&screen(&app, 80, 24), "2 Flows").expect("tabs");
+    let x = u16::try_from(tabs.find("2 Flows").unwrap()).unwrap();
+    let click = click_at(area, &app, x + 1, tabs_y).expect("a tab");
+    assert_eq!(click, Click::Pane(podtap::app::Pane::Flows));
+    press(&mut app, now, [AppEvent::Click(click)]);
+    assert_eq!(app.focus, podtap::app::Pane::Flows);
+    // Its second row.
+    let flows = screen(&app, 80, 24);
+    let (header_y, _) = find_row(&flows, "Bytes out/in").expect("flows header");
+    let click = click_at(area, &app, 10, header_y + 2).expect("a flow row");
+    assert_eq!(click, Click::Row(podtap::app::Pane::Flows, 1));
+    press(&mut app, now, [AppEvent::Click(click)]);
+    assert_eq!(app.flow_selected, 1);
+    // The border and the status bar are not rows.
+    assert_eq!(
+        click_at(area, &app, 0, header_y + 2),
+        Some(Click::Pane(podtap::app::Pane::Flows))
+    );
+    assert_eq!(click_at(area, &app, 5, 23), None);
+
+    // All panes at once: a click in the ping pane focuses it.
+    let wide = ratatui::layout::Rect::new(0, 0, 250, 70);
+    assert_eq!(
+        click_at(wide, &app, 240, 60),
+        Some(Click::Pane(podtap::app::Pane::Ping))
+    );
+}

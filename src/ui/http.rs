@@ -40,7 +40,7 @@ pub(crate) fn shown_len(app: &App) -> usize {
 }
 
 /// Position of the selected exchange in newest-first order.
-fn selected_pos(app: &App, len: usize) -> Option<usize> {
+pub(crate) fn selected_pos(app: &App, len: usize) -> Option<usize> {
     let shown = app.visible.get(..len)?;
     app.selected
         .and_then(|s| shown.binary_search(&s).ok())

@@ -132,6 +132,67 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+/// What a mouse click at a screen position lands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Click {
+    /// A tab or a pane's frame: focus that pane.
+    Pane(Pane),
+    /// A row of a pane's list: its position in the pane's order (HTTP: newest first).
+    Row(Pane, usize),
+}
+
+/// Where a click at (`x`, `y`) lands on a screen of `area` drawn from `app`
+/// (the same layout and paging as [`render`]). `None`: nothing clickable.
+pub fn click_at(area: Rect, app: &App, x: u16, y: u16) -> Option<Click> {
+    if matches!(app.mode, Mode::Detail | Mode::Help) {
+        return None;
+    }
+    let at = ratatui::layout::Position::new(x, y);
+    let areas = split(area, app);
+    if let Some(tabs) = areas.tabs.filter(|t| t.contains(at)) {
+        // The labels as render_tabs draws them: " 1 HTTP " then a space, and so on.
+        let mut left = tabs.x;
+        for (pane, label) in [(Pane::Http, 8), (Pane::Flows, 9), (Pane::Ping, 8)] {
+            if x >= left && x < left + label {
+                return Some(Click::Pane(pane));
+            }
+            left += label + 1;
+        }
+        return None;
+    }
+    let panes: Vec<(Pane, Rect)> = if is_wide(area) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(areas.body);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Min(0)]).areas(bottom);
+        vec![(Pane::Http, top), (Pane::Flows, left), (Pane::Ping, right)]
+    } else {
+        vec![(app.focus, areas.body)]
+    };
+    let (pane, rect) = panes.into_iter().find(|(_, r)| r.contains(at))?;
+    let inner = Block::new().borders(Borders::ALL).inner(rect);
+    // Rows start under the table's header line.
+    let row = y.checked_sub(inner.y + 1).filter(|_| inner.contains(at));
+    let rows_fit = usize::from(inner.height.saturating_sub(1));
+    let row_click = |selected: usize, len: usize| {
+        let pos = page_start(selected, rows_fit) + usize::from(row?);
+        (pos < len).then_some(Click::Row(pane, pos))
+    };
+    let hit = match pane {
+        Pane::Http => {
+            let len = http::shown_len(app);
+            row_click(http::selected_pos(app, len).unwrap_or(0), len)
+        }
+        Pane::Flows => {
+            let len = app.flow_count();
+            row_click(app.flow_selected.min(len.saturating_sub(1)), len)
+        }
+        // The ping table's height depends on the chart below it: focus only.
+        Pane::Ping => None,
+    };
+    Some(hit.unwrap_or(Click::Pane(pane)))
+}
+
 /// Rows of the HTTP list that fit in a terminal of `area` (the runner sets `App::page` from it).
 pub fn layout_page_rows(area: Rect) -> usize {
     let wide = is_wide(area);
