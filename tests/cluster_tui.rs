@@ -122,6 +122,7 @@ fn tap_a_pod_see_its_http_go_back_and_tap_it_again_without_a_second_agent() {
     s.keys(&["q"]);
     let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
     assert!(!screen.contains("panicked"), "{screen}");
+    assert_eq!(s.modes(), (false, true, false), "the terminal is restored");
     ns.wait_pids(
         Duration::from_secs(8),
         "the agent's exit after q",
