@@ -2,6 +2,8 @@
 //! `App` fed with hand-made events (fixed ids, times, hosts and paths).
 #![cfg(feature = "tui")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -413,14 +415,7 @@ fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 /// The screen as text, one line per row, trailing blanks trimmed.
 fn screen(app: &App, width: u16, height: u16) -> String {
     let terminal = draw(app, width, height);
-    let buf = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    common::buffer_text(terminal.backend().buffer())
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! hand-made worker replies and cluster events at fixed times.
 #![cfg(all(feature = "tui", feature = "cluster"))]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -166,14 +168,7 @@ fn screen(front: &Front, width: u16, height: u16) -> String {
     terminal
         .draw(|f| picker::render(f, front, &Theme::default_colors()))
         .unwrap();
-    let buf = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    common::buffer_text(terminal.backend().buffer())
 }
 
 #[test]

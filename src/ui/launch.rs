@@ -34,18 +34,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, front: &Front, t: &Theme) {
         return;
     };
     let elapsed = front.launch_elapsed();
-    let header = Rect { height: 1, ..area };
-    let footer_h = u16::from(area.height >= 3);
-    let body = Rect {
-        y: area.y + 1,
-        height: area.height.saturating_sub(1 + footer_h),
-        ..area
-    };
-    let footer = Rect {
-        y: body.y + body.height,
-        height: footer_h,
-        ..area
-    };
+    let [header, body, footer] = super::picker::parts(area, 1);
 
     let target = &launch.target;
     let mut crumbs = vec![

@@ -68,20 +68,8 @@ pub fn render(frame: &mut Frame, front: &Front, theme: &Theme) {
         return;
     }
     let bottom = footer_lines(front);
-    let footer_h = u16::try_from(bottom.len())
-        .unwrap_or(u16::MAX)
-        .min(area.height.saturating_sub(2));
-    let header = Rect { height: 1, ..area };
-    let body = Rect {
-        y: area.y + 1,
-        height: area.height.saturating_sub(1 + footer_h),
-        ..area
-    };
-    let footer = Rect {
-        y: body.y + body.height,
-        height: footer_h,
-        ..area
-    };
+    let footer_h = u16::try_from(bottom.len()).unwrap_or(u16::MAX);
+    let [header, body, footer] = parts(area, footer_h);
     frame.render_widget(Paragraph::new(breadcrumb(front, theme)), header);
     render_list(frame, body, front, theme);
     let lines: Vec<Line> = bottom
@@ -89,6 +77,27 @@ pub fn render(frame: &mut Frame, front: &Front, theme: &Theme) {
         .map(|(text, style)| Line::from(Span::styled(text, style(theme))))
         .collect();
     frame.render_widget(Paragraph::new(lines), footer);
+}
+
+/// A one-line header, the body, and a footer of `footer` lines (fewer when
+/// the screen is short: the body keeps at least one line).
+pub(super) fn parts(area: Rect, footer: u16) -> [Rect; 3] {
+    let footer = footer.min(area.height.saturating_sub(2));
+    let header = Rect {
+        height: area.height.min(1),
+        ..area
+    };
+    let body = Rect {
+        y: area.y + header.height,
+        height: area.height.saturating_sub(header.height + footer),
+        ..area
+    };
+    let footer = Rect {
+        y: body.y + body.height,
+        height: footer,
+        ..area
+    };
+    [header, body, footer]
 }
 
 /// ` podtap  kind-dev › shop › pods      https://...`

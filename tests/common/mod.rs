@@ -84,3 +84,15 @@ pub fn tshark(file: &Path, args: &[&str]) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A ratatui test buffer as text: one line per row, trailing blanks trimmed.
+#[cfg(feature = "tui")]
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
