@@ -105,3 +105,32 @@ fn a_missing_pod_and_the_tui_without_a_cluster_ui_say_what_to_do() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--no-tui"), "{stderr}");
 }
+
+#[test]
+fn cluster_mode_without_a_terminal_says_to_add_no_tui() {
+    let fake = FakeApi::start(shop());
+    for args in [&[][..], &["-n", "shop", "web"][..]] {
+        let (code, stdout, stderr) = podtap(&fake, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("needs a terminal") && stderr.contains("--no-tui"),
+            "{stderr}"
+        );
+    }
+    // Nothing was changed on the way.
+    assert!(fake.state().requests_matching("PATCH", "").is_empty());
+}
+
+#[test]
+fn an_unknown_context_is_one_line_before_the_screen_changes() {
+    let fake = FakeApi::start(shop());
+    let (code, _, stderr) = podtap(&fake, &["--context", "nope"]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("\"nope\"") && stderr.contains("get-contexts"),
+        "{stderr}"
+    );
+}

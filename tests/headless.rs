@@ -21,9 +21,16 @@ fn capture(packets: u64, seed: u64) -> (Vec<u8>, synth::Summary) {
     (bytes, summary)
 }
 
+/// Runs podtap with no kubeconfig and an empty home (no config file), like a fresh machine.
 fn podtap(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let home = std::env::temp_dir().join(format!("podtap-headless-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_podtap"))
         .args(args)
+        .env("HOME", &home)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("XDG_CONFIG_HOME")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -195,7 +202,7 @@ fn damaged_input_prints_what_came_before_and_exits_1() {
 
 #[test]
 fn bad_inputs_get_one_clear_line_and_exit_2() {
-    let cases: [(&[&str], &[u8], &str); 5] = [
+    let cases: [(&[&str], &[u8], &str); 6] = [
         (
             &["--read", "/nonexistent/x.pcap", "--no-tui"],
             b"",
@@ -208,7 +215,9 @@ fn bad_inputs_get_one_clear_line_and_exit_2() {
             "not a pcap or pcapng",
         ),
         (&["--read", "-"], b"", "--no-tui"),
-        (&[], b"", "--read"),
+        // No source flag means cluster mode: without a kubeconfig, say so and offer the demo.
+        (&[], b"", "no kubeconfig found"),
+        (&[], b"", "podtap --demo"),
     ];
     for (args, input, needle) in cases {
         let (code, stdout, stderr) = podtap(args, input);
