@@ -244,11 +244,10 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
             for stream in live_rx.try_iter() {
                 let wanted = front.stage == Stage::Launch
                     && live.is_none()
-                    && front.launch.as_ref().is_some_and(|l| {
-                        !l.finished()
-                            && l.target.namespace == stream.agent.namespace
-                            && l.target.pod == stream.agent.pod
-                    });
+                    && front
+                        .launch
+                        .as_ref()
+                        .is_some_and(|l| !l.finished() && l.id == stream.launch);
                 if wanted {
                     let mut app = App::new(
                         format!("{}/{}", stream.agent.namespace, stream.agent.pod),

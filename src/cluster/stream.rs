@@ -204,7 +204,20 @@ impl Supervisor {
             .stdout(true)
             .stderr(true)
             .tty(false);
-        let mut process = match api.exec(&self.agent.pod, CAPTURE, &params).await {
+        // A connect to an unreachable server can take long: a stop request must not wait for it.
+        let exec = api.exec(&self.agent.pod, CAPTURE, &params);
+        tokio::pin!(exec);
+        let opened = loop {
+            tokio::select! {
+                r = &mut exec => break r,
+                () = tokio::time::sleep(POLL) => {
+                    if self.sink.stopped() {
+                        return Outcome::Done(None);
+                    }
+                }
+            }
+        };
+        let mut process = match opened {
             Ok(p) => p,
             Err(e) => {
                 let reason = format!(

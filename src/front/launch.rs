@@ -35,6 +35,8 @@ pub struct Step {
 /// The launch screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchView {
+    /// Which launch (0 before the request is sent).
+    pub id: u64,
     /// The pod and container.
     pub target: Target,
     /// When the launch started.
@@ -56,9 +58,10 @@ pub struct LaunchView {
 }
 
 impl LaunchView {
-    /// A launch of `target` starting at `now`, on its preflight.
-    pub fn new(target: Target, now: Instant) -> Self {
+    /// Launch `id` of `target` starting at `now`, on its preflight.
+    pub fn new(id: u64, target: Target, now: Instant) -> Self {
         let mut view = LaunchView {
+            id,
             target,
             started: now,
             steps: Vec::new(),
@@ -71,6 +74,12 @@ impl LaunchView {
         };
         view.begin("Preflight: server version, permissions, Pod Security", now);
         view
+    }
+
+    /// An upper bound of the lines the screen shows, for scrolling.
+    pub fn lines(&self) -> usize {
+        let role = self.role.as_deref().map_or(0, |r| r.lines().count() + 2);
+        self.steps.len() * 2 + self.findings.len() + 2 + 2 + role
     }
 
     /// Whether it failed (nothing more will happen).
@@ -139,7 +148,10 @@ impl LaunchView {
                 );
                 self.begin("Opening the exec stream", now);
             }
-            ClusterEvent::StreamStarted { container } => {
+            // Only this launch's agent (a stream being retired may still start).
+            ClusterEvent::StreamStarted { container }
+                if self.container.as_ref() == Some(container) =>
+            {
                 self.streaming = true;
                 self.end(
                     StepState::Done,
@@ -149,7 +161,15 @@ impl LaunchView {
             }
             ClusterEvent::StreamEnded {
                 reason: Some(reason),
-            } if !self.streaming => self.fail(reason.clone(), None, now),
+            } if !self.streaming && self.container.is_some() => {
+                self.fail(reason.clone(), None, now);
+            }
+            // A watch error while waiting, a retried exec: shown under the running step.
+            ClusterEvent::Error(m) | ClusterEvent::Reconnecting { reason: m, .. } => {
+                if let Some(step) = self.current() {
+                    step.detail = Some(m.clone());
+                }
+            }
             _ => {}
         }
     }

@@ -66,8 +66,13 @@ pub enum Request {
         /// The namespace.
         namespace: String,
     },
-    /// Preflight, add or reuse the agent, open the stream.
-    Launch(Target),
+    /// Preflight, add or reuse the agent, open the stream. Replies carry `id`.
+    Launch {
+        /// Which launch (replies to an abandoned one are ignored).
+        id: u64,
+        /// The pod and container.
+        target: Target,
+    },
     /// Abandon the launch in progress.
     Cancel,
 }
@@ -105,9 +110,16 @@ pub enum FrontEvent {
         error: String,
     },
     /// The preflight is done: its findings (a blocking one ends the launch with `LaunchFailed`).
-    Preflight(Vec<crate::cluster::Finding>),
+    Preflight {
+        /// The launch.
+        launch: u64,
+        /// The findings.
+        findings: Vec<crate::cluster::Finding>,
+    },
     /// The launch failed: why and what to do, and the Role to grant when a permission is missing.
     LaunchFailed {
+        /// The launch.
+        launch: u64,
         /// One sentence.
         error: String,
         /// A minimal Role YAML.
@@ -176,6 +188,8 @@ pub struct Front {
     first_namespace: Option<String>,
     /// A pod to launch as soon as the first connection is up.
     first_pod: Option<(String, Option<String>)>,
+    /// Launches started so far (the id of the latest).
+    launches: u64,
 }
 
 impl Front {
@@ -211,9 +225,11 @@ impl Front {
             now,
             first_namespace: start.namespace,
             first_pod: start.pod,
+            launches: 0,
         };
         if let Some((pod, container)) = &front.first_pod {
             front.launch = Some(LaunchView::new(
+                0,
                 Target {
                     namespace: front.namespace.clone(),
                     pod: pod.clone(),
@@ -263,6 +279,9 @@ impl Front {
             }
             FrontEvent::ConnectFailed(error) => {
                 self.connecting = false;
+                // The pod from the command line is for the first connection only.
+                self.first_pod = None;
+                self.first_namespace = None;
                 self.error = Some(error.clone());
                 if let Some(l) = &mut self.launch
                     && self.stage == Stage::Launch
@@ -285,13 +304,17 @@ impl Front {
                 self.pods.error = Some(error);
             }
             FrontEvent::Pods { .. } | FrontEvent::PodsFailed { .. } => {}
-            FrontEvent::Preflight(findings) => {
-                if let Some(l) = &mut self.launch {
+            FrontEvent::Preflight { launch, findings } => {
+                if let Some(l) = self.launch.as_mut().filter(|l| l.id == launch) {
                     l.preflight_done(findings, self.now);
                 }
             }
-            FrontEvent::LaunchFailed { error, role } => {
-                if let Some(l) = &mut self.launch {
+            FrontEvent::LaunchFailed {
+                launch,
+                error,
+                role,
+            } => {
+                if let Some(l) = self.launch.as_mut().filter(|l| l.id == launch) {
                     l.fail(error, role, self.now);
                 }
             }
@@ -388,6 +411,8 @@ impl Front {
                 if self.launch.as_ref().is_some_and(|l| !l.finished()) {
                     self.requests.push(Request::Cancel);
                 }
+                self.first_pod = None;
+                self.first_namespace = None;
                 self.back_to_pods();
             }
             KeyCode::Char('q') => self.should_quit = true,
@@ -399,7 +424,18 @@ impl Front {
                     && l.finished()
                 {
                     let target = l.target.clone();
-                    self.start_launch(target);
+                    if self.server.is_none() && !self.connecting {
+                        // Not connected (the connection failed): connect again, then launch.
+                        self.first_namespace = Some(target.namespace.clone());
+                        self.first_pod = Some((target.pod.clone(), target.container.clone()));
+                        self.connecting = true;
+                        self.requests.push(Request::Connect {
+                            context: self.context.clone(),
+                        });
+                        self.launch = Some(LaunchView::new(0, target, self.now));
+                    } else {
+                        self.start_launch(target);
+                    }
                 }
             }
             _ => {}
@@ -408,7 +444,11 @@ impl Front {
 
     fn scroll_launch(&mut self, delta: i32) {
         if let Some(l) = &mut self.launch {
-            l.scroll = l.scroll.saturating_add_signed(delta.clamp(-1, 1) as i16);
+            let max = u16::try_from(l.lines()).unwrap_or(u16::MAX);
+            l.scroll = l
+                .scroll
+                .saturating_add_signed(delta.clamp(-1, 1) as i16)
+                .min(max);
         }
     }
 
@@ -568,8 +608,10 @@ impl Front {
     }
 
     fn start_launch(&mut self, target: Target) {
-        self.launch = Some(LaunchView::new(target.clone(), self.now));
-        self.requests.push(Request::Launch(target));
+        self.launches += 1;
+        let id = self.launches;
+        self.launch = Some(LaunchView::new(id, target.clone(), self.now));
+        self.requests.push(Request::Launch { id, target });
         self.stage = Stage::Launch;
     }
 }

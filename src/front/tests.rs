@@ -180,11 +180,14 @@ fn typing_filters_and_enter_taps_the_match() {
     assert_eq!(front.stage, Stage::Launch);
     assert_eq!(
         front.requests,
-        [Request::Launch(Target {
-            namespace: "shop".into(),
-            pod: "cart-5c4b".into(),
-            container: None,
-        })]
+        [Request::Launch {
+            id: launch_id(&front),
+            target: Target {
+                namespace: "shop".into(),
+                pod: "cart-5c4b".into(),
+                container: None,
+            },
+        }]
     );
 }
 
@@ -282,11 +285,14 @@ fn a_pod_with_several_containers_asks_which_starting_on_the_default() {
     front.on_key(key(KeyCode::Enter));
     assert_eq!(
         front.requests,
-        [Request::Launch(Target {
-            namespace: "shop".into(),
-            pod: "web".into(),
-            container: Some("log".into()),
-        })]
+        [Request::Launch {
+            id: launch_id(&front),
+            target: Target {
+                namespace: "shop".into(),
+                pod: "web".into(),
+                container: Some("log".into()),
+            },
+        }]
     );
     // Back from the launch: the pods, not the containers.
     front.requests.clear();
@@ -301,10 +307,13 @@ fn the_launch_screen_follows_each_step_with_its_time() {
     front.on_key(key(KeyCode::Enter));
     let at = |ms| t0 + Duration::from_millis(ms);
     front.tick(at(300));
-    front.on_worker(FrontEvent::Preflight(vec![Finding::new(
-        Severity::Warning,
-        "The pod runs as user 1000.".to_owned(),
-    )]));
+    front.on_worker(FrontEvent::Preflight {
+        launch: launch_id(&front),
+        findings: vec![Finding::new(
+            Severity::Warning,
+            "The pod runs as user 1000.".to_owned(),
+        )],
+    });
     front.on_cluster(&ClusterEvent::Progress(LaunchStep::Patched {
         container: "podtap-abc12".into(),
     }));
@@ -362,8 +371,12 @@ fn a_failed_launch_shows_why_and_the_role_and_r_retries() {
         Severity::Blocking,
         "You may not patch pods/ephemeralcontainers in shop.".to_owned(),
     );
-    front.on_worker(FrontEvent::Preflight(vec![blocking.clone()]));
+    front.on_worker(FrontEvent::Preflight {
+        launch: launch_id(&front),
+        findings: vec![blocking.clone()],
+    });
     front.on_worker(FrontEvent::LaunchFailed {
+        launch: launch_id(&front),
         error: blocking.message.clone(),
         role: Some("kind: Role".into()),
     });
@@ -374,11 +387,12 @@ fn a_failed_launch_shows_why_and_the_role_and_r_retries() {
     assert_eq!(l.role.as_deref(), Some("kind: Role"));
     front.on_key(key(KeyCode::Char('r')));
     assert_eq!(front.requests.len(), 1);
-    assert!(matches!(front.requests[0], Request::Launch(_)));
+    assert!(matches!(front.requests[0], Request::Launch { .. }));
     assert!(!front.launch.as_ref().unwrap().finished());
     // Esc after a failure sends no Cancel (nothing runs).
     front.requests.clear();
     front.on_worker(FrontEvent::LaunchFailed {
+        launch: launch_id(&front),
         error: "x".into(),
         role: None,
     });
@@ -388,9 +402,105 @@ fn a_failed_launch_shows_why_and_the_role_and_r_retries() {
 }
 
 #[test]
+fn replies_to_an_abandoned_launch_are_ignored() {
+    let (mut front, _) = ready(&["web"]);
+    front.on_key(key(KeyCode::Enter));
+    let old = launch_id(&front);
+    front.on_key(key(KeyCode::Esc));
+    front.on_key(key(KeyCode::Enter));
+    assert_ne!(launch_id(&front), old);
+    front.on_worker(FrontEvent::LaunchFailed {
+        launch: old,
+        error: "late".into(),
+        role: None,
+    });
+    front.on_worker(FrontEvent::Preflight {
+        launch: old,
+        findings: Vec::new(),
+    });
+    let l = front.launch.as_ref().unwrap();
+    assert!(!l.finished());
+    assert_eq!(l.steps.len(), 1, "still on its own preflight");
+}
+
+#[test]
+fn the_pod_from_the_command_line_is_not_launched_in_another_context() {
+    let mut front = Front::new(
+        Start {
+            contexts: vec![ctx("dev", true), ctx("prod", false)],
+            context: None,
+            namespace: Some("shop".into()),
+            pod: Some(("db-0".into(), None)),
+        },
+        Instant::now(),
+    );
+    front.on_worker(FrontEvent::ConnectFailed(
+        "client certificate missing".into(),
+    ));
+    // r connects again (nothing to launch into yet) ...
+    front.requests.clear();
+    front.on_key(key(KeyCode::Char('r')));
+    assert_eq!(
+        front.requests,
+        [Request::Connect {
+            context: Some("dev".into())
+        }]
+    );
+    front.on_worker(FrontEvent::ConnectFailed("still missing".into()));
+    // ... but once the user walks away to another context, db-0 is not tapped there.
+    front.on_key(key(KeyCode::Esc));
+    front.on_key(key(KeyCode::Esc));
+    front.on_key(key(KeyCode::Esc));
+    assert_eq!(front.stage, Stage::Contexts);
+    front.on_key(key(KeyCode::Char('j')));
+    front.on_key(key(KeyCode::Enter));
+    front.requests.clear();
+    connected(&mut front, "default");
+    assert!(
+        !front
+            .requests
+            .iter()
+            .any(|r| matches!(r, Request::Launch { .. })),
+        "{:?}",
+        front.requests
+    );
+    assert_eq!(front.namespace, "default");
+    assert_eq!(front.stage, Stage::Pods);
+}
+
+#[test]
+fn the_launch_screen_scrolls_no_further_than_its_text() {
+    let (mut front, _) = ready(&["web"]);
+    front.on_key(key(KeyCode::Enter));
+    front.on_worker(FrontEvent::LaunchFailed {
+        launch: launch_id(&front),
+        error: "x".into(),
+        role: Some("a\nb\nc".into()),
+    });
+    for _ in 0..500 {
+        front.on_key(key(KeyCode::Char('j')));
+    }
+    let l = front.launch.as_ref().unwrap();
+    assert!(usize::from(l.scroll) <= l.lines(), "{}", l.scroll);
+    assert!(l.scroll > 0);
+}
+
+#[test]
 fn a_stream_that_ends_before_it_starts_fails_the_launch() {
     let (mut front, _) = ready(&["web"]);
     front.on_key(key(KeyCode::Enter));
+    front.on_worker(FrontEvent::Preflight {
+        launch: launch_id(&front),
+        findings: Vec::new(),
+    });
+    front.on_cluster(&ClusterEvent::Progress(LaunchStep::Reusing {
+        container: "podtap-x".into(),
+    }));
+    // Another agent's stream (one being retired) starting changes nothing.
+    front.on_cluster(&ClusterEvent::StreamStarted {
+        container: "podtap-old".into(),
+    });
+    assert!(!front.launch.as_ref().unwrap().streaming);
     front.on_cluster(&ClusterEvent::StreamEnded {
         reason: Some("exec into podtap-x failed: forbidden".into()),
     });
@@ -426,11 +536,14 @@ fn dash_n_pod_goes_straight_to_the_launch_once_connected() {
             Request::WatchPods {
                 namespace: "shop".into()
             },
-            Request::Launch(Target {
-                namespace: "shop".into(),
-                pod: "web".into(),
-                container: Some("app".into()),
-            }),
+            Request::Launch {
+                id: launch_id(&front),
+                target: Target {
+                    namespace: "shop".into(),
+                    pod: "web".into(),
+                    container: Some("app".into()),
+                },
+            },
         ]
     );
     // Esc goes to the pod list of that namespace.
@@ -490,4 +603,9 @@ fn pods_with_agents_keep_their_agent_info() {
         update: Update::Applied(Box::new(p)),
     });
     assert_eq!(front.pods.get("web").unwrap().agents.len(), 1);
+}
+
+/// The id of the launch on screen.
+fn launch_id(front: &Front) -> u64 {
+    front.launch.as_ref().map_or(0, |l| l.id)
 }

@@ -38,6 +38,8 @@ pub struct WorkerOptions {
 
 /// A started exec stream, handed to the runner.
 pub struct LiveStream {
+    /// The launch that started it.
+    pub launch: u64,
     /// The agent it reads from.
     pub agent: AgentRef,
     /// The stream (stops when dropped).
@@ -68,6 +70,8 @@ pub struct Outputs {
 /// The running worker; dropping it ends the watches and any launch.
 pub struct Worker {
     requests: Option<UnboundedSender<Request>>,
+    /// Dropped to end the worker's loop, even in the middle of a request.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
     /// Outlives the thread: streams started by a launch run on it until dropped.
     runtime: Option<tokio::runtime::Runtime>,
@@ -88,12 +92,16 @@ impl Worker {
             .enable_all()
             .build()?;
         let (tx, rx) = unbounded_channel();
+        let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
         let handle = runtime.handle().clone();
         let thread = thread::Builder::new()
             .name("podtap-worker".into())
-            .spawn(move || handle.block_on(run(rx, options, outputs, handle.clone())))?;
+            .spawn(move || {
+                handle.block_on(run(rx, shutdown_rx, options, outputs, handle.clone()));
+            })?;
         Ok(Worker {
             requests: Some(tx),
+            shutdown: Some(shutdown),
             thread: Some(thread),
             runtime: Some(runtime),
         })
@@ -110,6 +118,7 @@ impl Worker {
 
     fn stop_thread(&mut self) {
         self.requests = None;
+        self.shutdown = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -127,8 +136,11 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.stop_thread();
         if let Some(r) = self.runtime.take() {
-            // Watch connections end here, without waiting for them.
-            r.shutdown_timeout(Duration::from_millis(200));
+            // Not shut down: a stream thread that outlived its handle's drop
+            // wait (a stuck write, say) still polls timers on this runtime, and
+            // on a shut-down runtime that panics. The process is ending; the
+            // watches end with it, and the agent on its heartbeat timeout.
+            std::mem::forget(r);
         }
     }
 }
@@ -146,6 +158,7 @@ struct State {
 
 async fn run(
     mut requests: UnboundedReceiver<Request>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
     options: WorkerOptions,
     outputs: Outputs,
     runtime: tokio::runtime::Handle,
@@ -159,8 +172,18 @@ async fn run(
         pods: None,
         launch: None,
     };
-    while let Some(request) = requests.recv().await {
-        state.handle(request).await;
+    loop {
+        let request = tokio::select! {
+            _ = &mut shutdown => break,
+            r = requests.recv() => match r {
+                Some(r) => r,
+                None => break,
+            },
+        };
+        tokio::select! {
+            _ = &mut shutdown => break,
+            () = state.handle(request) => {}
+        }
     }
     for task in [state.namespaces, state.pods, state.launch]
         .into_iter()
@@ -184,17 +207,19 @@ impl State {
                     )));
                 }
             }
-            Request::Launch(target) => {
+            Request::Launch { id, target } => {
                 abort(&mut self.launch);
                 let Some(c) = self.cluster.clone() else {
                     let _ = self.outputs.front.send(FrontEvent::LaunchFailed {
-                        error: "not connected to a cluster; pick a context first".to_owned(),
+                        launch: id,
+                        error: "not connected to a cluster; press r to connect again".to_owned(),
                         role: None,
                     });
                     return;
                 };
                 self.launch = Some(tokio::spawn(launch(
                     c,
+                    id,
                     target,
                     self.options.clone(),
                     self.outputs.clone(),
@@ -300,13 +325,18 @@ fn with_hint(error: &str, resource: &str) -> String {
 /// Pod, preflight, agent, stream: each failure is one `LaunchFailed`.
 async fn launch(
     c: Cluster,
+    id: u64,
     target: Target,
     options: WorkerOptions,
     outputs: Outputs,
     runtime: tokio::runtime::Handle,
 ) {
     let fail = |error: String, role: Option<String>| {
-        let _ = outputs.front.send(FrontEvent::LaunchFailed { error, role });
+        let _ = outputs.front.send(FrontEvent::LaunchFailed {
+            launch: id,
+            error,
+            role,
+        });
     };
     let Target {
         namespace,
@@ -338,7 +368,10 @@ async fn launch(
         Err(e) => return fail(e.to_string(), None),
     };
     let blocking = findings.iter().find(|f| f.is_blocking()).cloned();
-    let _ = outputs.front.send(FrontEvent::Preflight(findings));
+    let _ = outputs.front.send(FrontEvent::Preflight {
+        launch: id,
+        findings,
+    });
     if let Some(b) = blocking {
         return fail(b.message, b.role_yaml);
     }
@@ -360,6 +393,7 @@ async fn launch(
     ) {
         Ok(handle) => {
             let _ = outputs.live.send(LiveStream {
+                launch: id,
                 agent,
                 handle,
                 events: rx,
