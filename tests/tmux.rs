@@ -39,6 +39,13 @@ fn demo_at_80x24_shows_traffic_filters_and_quits_cleanly() {
         screen.contains("status:5xx"),
         "the active filter is shown:\n{screen}"
     );
+    // Enter opens the selected 5xx exchange's details; Esc goes back.
+    s.keys(&["Enter"]);
+    s.wait("the detail view of a 5xx", |t| {
+        t.contains("Exchange #") && t.contains("HTTP/1.1 50")
+    });
+    s.keys(&["Escape"]);
+    s.wait("the list again", |t| t.contains("Latency"));
     // Flows and ping panes.
     s.keys(&["2"]);
     s.wait("the flows pane", |t| {
@@ -92,6 +99,17 @@ fn a_capture_file_opens_in_the_same_panes_with_details() {
     });
     s.keys(&["Escape"]);
     s.wait("the list again", |t| t.contains("Method"));
+    // A filter leaves only its rows (methods.pcap has one request per method).
+    s.keys(&["/"]);
+    s.keys(&["-l", "method:HEAD"]);
+    s.keys(&["Enter"]);
+    s.wait("only HEAD rows", |t| {
+        let rows: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with('│') && l.contains(':') && !l.contains("Method"))
+            .collect();
+        !rows.is_empty() && rows.iter().all(|l| l.contains(" HEAD "))
+    });
     s.keys(&["q"]);
     let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
     assert!(!screen.contains("panicked"), "{screen}");
