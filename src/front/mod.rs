@@ -11,19 +11,18 @@
 //!
 //! [`App`]: crate::app::App
 
+mod keys;
 mod launch;
 mod listing;
+mod messages;
 pub mod worker;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-use crate::cluster::{
-    ClusterEvent, ContextInfo, NamespaceSummary, NamespaceUpdate, PodSummary, PodUpdate,
-};
+use crate::cluster::{ClusterEvent, ContextInfo, NamespaceSummary, PodSummary};
 pub use launch::{LaunchView, Step, StepState};
 pub use listing::Listing;
+pub use messages::{FrontEvent, Request, Start, Target};
 
 /// Which screen is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,104 +39,6 @@ pub enum Stage {
     Launch,
     /// The live panes (the runner's `App` has the screen).
     Live,
-}
-
-/// The pod, and the container whose network the agent shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Namespace.
-    pub namespace: String,
-    /// Pod.
-    pub pod: String,
-    /// Container (`None`: the pod's default container).
-    pub container: Option<String>,
-}
-
-/// What the front end asks the worker to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// Connect with a context (`None`: the current one, or in-cluster) and watch the namespaces.
-    Connect {
-        /// The context.
-        context: Option<String>,
-    },
-    /// Watch the pods of a namespace (stops watching the previous one).
-    WatchPods {
-        /// The namespace.
-        namespace: String,
-    },
-    /// Preflight, add or reuse the agent, open the stream. Replies carry `id`.
-    Launch {
-        /// Which launch (replies to an abandoned one are ignored).
-        id: u64,
-        /// The pod and container.
-        target: Target,
-    },
-    /// Abandon the launch in progress.
-    Cancel,
-}
-
-/// What the worker reports (the stream itself goes to the runner).
-#[derive(Debug, Clone, PartialEq)]
-pub enum FrontEvent {
-    /// Connected.
-    Connected {
-        /// The context (`None` in-cluster).
-        context: Option<String>,
-        /// The API server.
-        server: String,
-        /// The namespace to start in.
-        namespace: String,
-    },
-    /// Could not connect: one sentence.
-    ConnectFailed(String),
-    /// The namespaces changed.
-    Namespaces(NamespaceUpdate),
-    /// The namespace watch failed (it retries); one sentence.
-    NamespacesFailed(String),
-    /// The pods of `namespace` changed.
-    Pods {
-        /// The namespace.
-        namespace: String,
-        /// The change.
-        update: PodUpdate,
-    },
-    /// The pod watch of `namespace` failed (it retries); one sentence.
-    PodsFailed {
-        /// The namespace.
-        namespace: String,
-        /// Why.
-        error: String,
-    },
-    /// The preflight is done: its findings (a blocking one ends the launch with `LaunchFailed`).
-    Preflight {
-        /// The launch.
-        launch: u64,
-        /// The findings.
-        findings: Vec<crate::cluster::Finding>,
-    },
-    /// The launch failed: why and what to do, and the Role to grant when a permission is missing.
-    LaunchFailed {
-        /// The launch.
-        launch: u64,
-        /// One sentence.
-        error: String,
-        /// A minimal Role YAML.
-        role: Option<String>,
-    },
-}
-
-/// How the front end starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Start {
-    /// The kubeconfig's contexts (empty in-cluster).
-    pub contexts: Vec<ContextInfo>,
-    /// The context to connect with (`--context`, else the current one).
-    pub context: Option<String>,
-    /// `-n`: the namespace to start in instead of the context's.
-    pub namespace: Option<String>,
-    /// `POD` (and `-c`): go straight to the launch screen.
-    pub pod: Option<(String, Option<String>)>,
 }
 
 /// The type-to-filter line and the selection of the list on screen.
@@ -339,7 +240,7 @@ impl Front {
     }
 
     /// From the launch screen or the panes to the pod list, on the pod tapped.
-    fn back_to_pods(&mut self) {
+    pub(super) fn back_to_pods(&mut self) {
         let pod = self.launch.take().map(|l| l.target.pod);
         self.enter(Stage::Pods);
         self.pick.selected = pod;
@@ -391,223 +292,19 @@ impl Front {
         self.pod.as_deref().and_then(|p| self.pods.get(p))
     }
 
-    /// A key. Ctrl-C quits from everywhere.
-    pub fn on_key(&mut self, k: KeyEvent) {
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-            self.should_quit = true;
-            return;
-        }
-        match self.stage {
-            Stage::Launch => self.launch_key(k),
-            Stage::Live => {}
-            _ if self.pick.typing => self.typing_key(k),
-            _ => self.list_key(k),
-        }
-    }
-
-    fn launch_key(&mut self, k: KeyEvent) {
-        match k.code {
-            KeyCode::Esc | KeyCode::Backspace => {
-                if self.launch.as_ref().is_some_and(|l| !l.finished()) {
-                    self.requests.push(Request::Cancel);
-                }
-                self.first_pod = None;
-                self.first_namespace = None;
-                self.back_to_pods();
-            }
-            KeyCode::Char('q') => self.should_quit = true,
-            KeyCode::Char('j') | KeyCode::Down => self.scroll_launch(1),
-            KeyCode::Char('k') | KeyCode::Up => self.scroll_launch(-1),
-            KeyCode::Char('r') | KeyCode::Enter => {
-                // Retry after a failure.
-                if let Some(l) = &self.launch
-                    && l.finished()
-                {
-                    let target = l.target.clone();
-                    if self.server.is_none() && !self.connecting {
-                        // Not connected (the connection failed): connect again, then launch.
-                        self.first_namespace = Some(target.namespace.clone());
-                        self.first_pod = Some((target.pod.clone(), target.container.clone()));
-                        self.connecting = true;
-                        self.requests.push(Request::Connect {
-                            context: self.context.clone(),
-                        });
-                        self.launch = Some(LaunchView::new(0, target, self.now));
-                    } else {
-                        self.start_launch(target);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn scroll_launch(&mut self, delta: i32) {
-        if let Some(l) = &mut self.launch {
-            let max = u16::try_from(l.lines()).unwrap_or(u16::MAX);
-            l.scroll = l
-                .scroll
-                .saturating_add_signed(delta.clamp(-1, 1) as i16)
-                .min(max);
-        }
-    }
-
-    fn typing_key(&mut self, k: KeyEvent) {
-        match k.code {
-            KeyCode::Esc => {
-                self.pick.query.clear();
-                self.pick.typing = false;
-            }
-            KeyCode::Enter => self.choose(),
-            KeyCode::Backspace if self.pick.query.pop().is_none() => self.pick.typing = false,
-            KeyCode::Up => self.move_by(-1),
-            KeyCode::Down => self.move_by(1),
-            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.pick.query.push(c);
-            }
-            _ => {}
-        }
-    }
-
-    fn list_key(&mut self, k: KeyEvent) {
-        match k.code {
-            KeyCode::Char('q') => self.should_quit = true,
-            KeyCode::Char('j') | KeyCode::Down => self.move_by(1),
-            KeyCode::Char('k') | KeyCode::Up => self.move_by(-1),
-            KeyCode::Char('g') | KeyCode::Home => self.move_by(isize::MIN / 2),
-            KeyCode::Char('G') | KeyCode::End => self.move_by(isize::MAX / 2),
-            KeyCode::PageDown => self.move_by(20),
-            KeyCode::PageUp => self.move_by(-20),
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => self.choose(),
-            KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') | KeyCode::Backspace => {
-                if self.pick.query.is_empty() {
-                    self.back();
-                } else {
-                    self.pick.query.clear();
-                }
-            }
-            KeyCode::Char('/') => self.pick.typing = true,
-            KeyCode::Char(c)
-                if !k
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-            {
-                // Type to filter: any other letter starts the filter with itself.
-                self.pick.typing = true;
-                self.pick.query.push(c);
-            }
-            _ => {}
-        }
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let rows = self.rows();
-        let Some(at) = self.selected_index(&rows) else {
-            return;
-        };
-        let last = rows.len() - 1;
-        let to = at.saturating_add_signed(delta).min(last);
-        self.pick.selected = Some(rows[to].to_owned());
-    }
-
-    /// Enter on the selected row (on a namespace list that is empty or
-    /// forbidden, the typed name is used as the namespace).
-    fn choose(&mut self) {
-        let rows = self.rows();
-        let chosen = self
-            .selected_index(&rows)
-            .map(|i| rows[i].to_owned())
-            .or_else(|| {
-                (self.stage == Stage::Namespaces && !self.pick.query.is_empty())
-                    .then(|| self.pick.query.clone())
-            });
-        let Some(name) = chosen else { return };
-        match self.stage {
-            Stage::Contexts => {
-                self.context = Some(name.clone());
-                self.connecting = true;
-                self.server = None;
-                self.namespaces = Listing::default();
-                self.pods = Listing::default();
-                self.requests.push(Request::Connect {
-                    context: Some(name),
-                });
-                self.enter(Stage::Pods);
-            }
-            Stage::Namespaces => {
-                self.namespace = name;
-                self.watch_pods();
-                self.enter(Stage::Pods);
-            }
-            Stage::Pods => {
-                let Some(pod) = self.pods.get(&name) else {
-                    return;
-                };
-                if pod.containers.len() > 1 {
-                    self.pod = Some(name);
-                    self.enter(Stage::Containers);
-                    // Start on the default container.
-                    self.pick.selected = self
-                        .selected_pod()
-                        .and_then(|p| p.default_container.clone());
-                } else {
-                    let target = Target {
-                        namespace: self.namespace.clone(),
-                        pod: name,
-                        container: None,
-                    };
-                    self.start_launch(target);
-                }
-            }
-            Stage::Containers => {
-                let Some(pod) = self.pod.clone() else { return };
-                let target = Target {
-                    namespace: self.namespace.clone(),
-                    pod,
-                    container: Some(name),
-                };
-                self.start_launch(target);
-            }
-            Stage::Launch | Stage::Live => {}
-        }
-    }
-
-    /// Esc: one level up (pods -> namespaces -> contexts); at the top it quits.
-    fn back(&mut self) {
-        match self.stage {
-            Stage::Containers => {
-                let pod = self.pod.take();
-                self.enter(Stage::Pods);
-                self.pick.selected = pod;
-            }
-            Stage::Pods => {
-                let ns = self.namespace.clone();
-                self.enter(Stage::Namespaces);
-                self.pick.selected = Some(ns);
-            }
-            Stage::Namespaces if !self.contexts.is_empty() => {
-                let ctx = self.context.clone();
-                self.enter(Stage::Contexts);
-                self.pick.selected = ctx;
-            }
-            Stage::Namespaces | Stage::Contexts => self.should_quit = true,
-            Stage::Launch | Stage::Live => {}
-        }
-    }
-
-    fn enter(&mut self, stage: Stage) {
+    pub(super) fn enter(&mut self, stage: Stage) {
         self.stage = stage;
         self.pick = Pick::default();
     }
 
-    fn watch_pods(&mut self) {
+    pub(super) fn watch_pods(&mut self) {
         self.pods = Listing::default();
         self.requests.push(Request::WatchPods {
             namespace: self.namespace.clone(),
         });
     }
 
-    fn start_launch(&mut self, target: Target) {
+    pub(super) fn start_launch(&mut self, target: Target) {
         self.launches += 1;
         let id = self.launches;
         self.launch = Some(LaunchView::new(id, target.clone(), self.now));
