@@ -305,12 +305,15 @@ impl App {
     fn refilter(&mut self) {
         self.flow_order_stale = true;
         let matcher = self.filter.for_store(&self.exchanges);
-        self.visible = self
-            .exchanges
-            .rows()
-            .filter(|r| matcher.matches(r))
-            .map(|r| r.id)
-            .collect();
+        // Refilled in place: the allocation (8 MB for a million ids) is kept.
+        self.visible.clear();
+        let rows = self.exchanges.rows();
+        if self.filter.is_empty() {
+            self.visible.extend(rows.map(|r| r.id));
+        } else {
+            self.visible
+                .extend(rows.filter(|r| matcher.matches(r)).map(|r| r.id));
+        }
         if self
             .selected
             .is_none_or(|s| self.visible.binary_search(&s).is_err())
@@ -601,7 +604,7 @@ impl App {
     /// How many rows the flows pane lists.
     pub fn flow_count(&self) -> usize {
         if self.flow_order_stale {
-            self.compute_flow_rows().len()
+            self.compute_flow_order().0.len()
         } else {
             self.flow_order.len()
         }
@@ -625,22 +628,30 @@ impl App {
     /// Newest activity among the flows, the reference for their ages.
     pub fn flow_now(&self) -> crate::wire::Nanos {
         if self.flow_order_stale {
-            return self
-                .compute_flow_rows()
-                .iter()
-                .map(|f| f.last_seen)
-                .max()
-                .unwrap_or_default();
+            return self.compute_flow_order().1;
         }
         self.flow_now
     }
 
     fn compute_flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
-        let mut rows = self.flows.sorted(self.flow_sort);
-        if !self.filter.is_empty() {
-            rows.retain(|f| self.filter.matches_flow(f));
-        }
-        rows
+        self.compute_flow_order()
+            .0
+            .iter()
+            .filter_map(|id| self.flows.get(*id))
+            .collect()
+    }
+
+    /// The flows pane's ids (sorted, filtered) and the newest `last_seen` among them.
+    fn compute_flow_order(&self) -> (Vec<crate::decode::flow::FlowId>, crate::wire::Nanos) {
+        let mut now = crate::wire::Nanos(0);
+        let order = self.flows.order(self.flow_sort, |f| {
+            let keep = self.filter.is_empty() || self.filter.matches_flow(f);
+            if keep {
+                now = now.max(f.last_seen);
+            }
+            keep
+        });
+        (order, now)
     }
 
     /// Rebuilds the flows pane's order after flows, sort or filter changed.
@@ -648,11 +659,7 @@ impl App {
         if !self.flow_order_stale {
             return;
         }
-        let rows = self.compute_flow_rows();
-        let now = rows.iter().map(|f| f.last_seen).max().unwrap_or_default();
-        let order = rows.iter().map(|f| f.id).collect();
-        self.flow_now = now;
-        self.flow_order = order;
+        (self.flow_order, self.flow_now) = self.compute_flow_order();
         self.flow_order_stale = false;
     }
 

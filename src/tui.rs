@@ -21,9 +21,13 @@ use crate::source::{self, SourceEvent, SourceSpec};
 use crate::ui;
 
 /// Time between frames (20 per second).
-const FRAME: Duration = Duration::from_millis(50);
-/// Source events applied per frame at most, so keys stay responsive under load.
-const EVENTS_PER_FRAME: usize = 50_000;
+pub const FRAME: Duration = Duration::from_millis(50);
+/// How long a frame may spend applying source events, so that a frame (and
+/// the key that follows it) is not held up by a backlog: a count cannot
+/// bound it, since one event may be an exchange or a 100,000-flow snapshot.
+pub const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+/// Events applied between two looks at the clock.
+const DRAIN_CHECK: usize = 64;
 /// Events queued between a source and the UI.
 const CHANNEL: usize = 16_384;
 
@@ -47,6 +51,30 @@ pub fn log_path() -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("podtap").join("podtap.log"))
 }
 
+/// One frame's share of the source: applies queued events until the channel
+/// is empty or [`DRAIN_BUDGET`] is spent, then ticks. Returns the events applied.
+///
+/// The runner calls it before each frame; `benches/tui_ingest.rs` runs it
+/// the same way.
+pub fn pump(app: &mut App, rx: &Receiver<SourceEvent>, now: Instant) -> usize {
+    let start = Instant::now();
+    let mut applied = 0;
+    'drain: loop {
+        for _ in 0..DRAIN_CHECK {
+            match rx.try_recv() {
+                Ok(e) => app.update(AppEvent::Source(e), now),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break 'drain,
+            }
+            applied += 1;
+        }
+        if start.elapsed() >= DRAIN_BUDGET {
+            break;
+        }
+    }
+    app.update(AppEvent::Tick, now);
+    applied
+}
+
 /// A source feeding an [`App`].
 struct Live {
     app: App,
@@ -60,13 +88,7 @@ impl Live {
     /// Applies the queued source events (a bounded number), ticks, and sends
     /// the app's control lines to the source.
     fn pump(&mut self, now: Instant) {
-        for _ in 0..EVENTS_PER_FRAME {
-            match self.rx.try_recv() {
-                Ok(e) => self.app.update(AppEvent::Source(e), now),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
-        self.app.update(AppEvent::Tick, now);
+        pump(&mut self.app, &self.rx, now);
         for c in self.app.controls.drain(..) {
             if let Some(tx) = &self.handle.control {
                 let _ = tx.send(c);

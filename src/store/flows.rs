@@ -156,6 +156,45 @@ impl FlowStore {
         live
     }
 
+    /// Ids of the flows to list, in [`FlowStore::sorted`]'s order, keeping
+    /// only those `keep` accepts.
+    ///
+    /// Each flow's sort key is read once into a `(key, id)` pair and the
+    /// pairs are sorted as plain integers: with 100,000 flows this is a few
+    /// milliseconds, where comparing through the flows (and the rate map)
+    /// took tens. Keys are unique with the id, so an unstable sort gives
+    /// the same order as the stable one.
+    pub fn order(&self, sort: FlowSort, mut keep: impl FnMut(&FlowInfo) -> bool) -> Vec<FlowId> {
+        let key = |f: &FlowInfo| match sort {
+            FlowSort::Bytes => !f.bytes(),
+            FlowSort::Rate => !total_order_bits(self.rate(f.id)),
+            FlowSort::Retransmissions => !retransmissions(f),
+            FlowSort::Age => f.first_seen.0,
+        };
+        let mut ids = Vec::with_capacity(self.live.len() + self.ended.len());
+        let mut keyed: Vec<(u64, u64)> = Vec::new();
+        let mut append = |keyed: &mut Vec<(u64, u64)>| {
+            keyed.sort_unstable();
+            ids.extend(keyed.drain(..).map(|(_, id)| FlowId(id)));
+        };
+        keyed.extend(
+            self.live
+                .iter()
+                .filter(|f| keep(f))
+                .map(|f| (key(f), f.id.0)),
+        );
+        append(&mut keyed);
+        keyed.extend(
+            self.ended
+                .iter()
+                .map(|(f, _)| f)
+                .filter(|f| keep(f))
+                .map(|f| (key(f), f.id.0)),
+        );
+        append(&mut keyed);
+        ids
+    }
+
     /// Bytes per second of a flow over the last two snapshots.
     pub fn rate(&self, id: FlowId) -> f64 {
         self.by_id.get(&id).map_or(0.0, |l| l.rate)
@@ -201,6 +240,16 @@ impl FlowStore {
             + map(self.by_id.capacity(), size_of::<(FlowId, Live)>())
             + heap_bytes(self.ended.capacity() * size_of::<(FlowInfo, EndReason)>())
             + map(self.ended_by_id.capacity(), size_of::<(FlowId, u64)>())
+    }
+}
+
+/// `x`'s bits as an integer that orders like [`f64::total_cmp`].
+fn total_order_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
     }
 }
 

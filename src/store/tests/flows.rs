@@ -125,3 +125,41 @@ fn sort_orders() {
     assert_eq!(ids(&s.sorted(FlowSort::Rate)), [3, 1, 4]);
     assert_eq!(ids(&s.sorted(FlowSort::Bytes)), [1, 3, 4]);
 }
+
+#[test]
+fn order_is_sorted_by_ids() {
+    // Ties, an id ended twice, ended flows after live ones, and a filter.
+    let mut s = FlowStore::new(8);
+    s.snapshot(
+        (0..40)
+            .map(|i| flow(i, i % 7, (i * 37) % 11 * 100, i % 3))
+            .collect(),
+        Nanos(S),
+    );
+    s.snapshot(
+        (0..40)
+            .map(|i| flow(i, i % 7, (i * 37) % 11 * 100 + i % 5 * 50, i % 3))
+            .collect(),
+        Nanos(2 * S),
+    );
+    for (id, bytes) in [(3, 900), (17, 0), (3, 900), (25, 400)] {
+        s.ended(flow(id, id % 7, bytes, id % 2), EndReason::Idle);
+    }
+    for sort in [
+        FlowSort::Bytes,
+        FlowSort::Rate,
+        FlowSort::Retransmissions,
+        FlowSort::Age,
+    ] {
+        let want = ids(&s.sorted(sort));
+        let got: Vec<u64> = s.order(sort, |_| true).iter().map(|id| id.0).collect();
+        assert_eq!(got, want, "{sort:?}");
+        let odd: Vec<u64> = want.iter().copied().filter(|id| id % 2 == 1).collect();
+        let got: Vec<u64> = s
+            .order(sort, |f| f.id.0 % 2 == 1)
+            .iter()
+            .map(|id| id.0)
+            .collect();
+        assert_eq!(got, odd, "{sort:?} filtered");
+    }
+}
