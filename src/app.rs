@@ -16,6 +16,10 @@ use crate::source::{SourceEvent, SourceStats};
 use crate::store::{ExchangeStore, FlowSort, FlowStore, PingBoard, PingSample};
 use crate::wire::agent::{AgentMessage, Control, FilterSpec};
 
+/// Evicted ids at the front of the visible list are removed in one go once
+/// there are at least this many (and they are half the list).
+const COMPACT_AT: usize = 4096;
+
 /// The panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -94,8 +98,11 @@ pub struct App {
     pub focus: Pane,
     /// Who has the keyboard.
     pub mode: Mode,
-    /// Ids of the exchanges that pass the filter, oldest first.
-    pub visible: Vec<u64>,
+    /// Ids of the exchanges that pass the filter, oldest first, after a
+    /// prefix of `dead` ids whose rows were evicted (see [`App::visible`]).
+    visible_ids: Vec<u64>,
+    /// How many ids at the front of `visible_ids` are evicted and not yet removed.
+    dead: usize,
     /// Selected exchange id.
     pub selected: Option<u64>,
     /// Keep the newest exchange selected.
@@ -161,7 +168,8 @@ impl App {
             rates: Rates::default(),
             focus: Pane::Http,
             mode: Mode::Normal,
-            visible: Vec::new(),
+            visible_ids: Vec::new(),
+            dead: 0,
             selected: None,
             follow: true,
             paused_at: None,
@@ -207,10 +215,15 @@ impl App {
         self.message = Some(text);
     }
 
+    /// Ids of the exchanges that pass the filter, oldest first (sorted).
+    pub fn visible(&self) -> &[u64] {
+        self.visible_ids.get(self.dead..).unwrap_or_default()
+    }
+
     /// Exchange ids shown, newest first, honouring pause.
     pub fn shown(&self) -> impl Iterator<Item = u64> + '_ {
         let limit = self.paused_at.unwrap_or(u64::MAX);
-        self.visible
+        self.visible()
             .iter()
             .rev()
             .copied()
@@ -224,11 +237,11 @@ impl App {
                 if let Some(row) = self.exchanges.get(id)
                     && self.filter.matches_exchange(row, &self.exchanges)
                 {
-                    self.visible.push(id);
+                    self.visible_ids.push(id);
                 }
                 self.prune_visible();
                 if self.follow && self.paused_at.is_none() {
-                    self.selected = self.visible.last().copied();
+                    self.selected = self.visible().last().copied();
                 }
             }
             SourceEvent::FlowEnded(f, reason) => {
@@ -283,20 +296,27 @@ impl App {
         }
     }
 
-    /// Drops ids whose rows were evicted from the store.
+    /// Drops ids whose rows were evicted from the store. Evicted ids are
+    /// only counted off the front; the vector is compacted once they are
+    /// half of it, so a full store evicting one row per new exchange costs
+    /// O(1) per exchange, not a move of a million ids.
     fn prune_visible(&mut self) {
         let gone = self
-            .visible
+            .visible()
             .iter()
             .take_while(|id| self.exchanges.get(**id).is_none())
             .count();
         if gone > 0 {
-            self.visible.drain(..gone);
+            self.dead += gone;
+            if self.dead >= COMPACT_AT && self.dead * 2 >= self.visible_ids.len() {
+                self.visible_ids.drain(..self.dead);
+                self.dead = 0;
+            }
             if self
                 .selected
                 .is_some_and(|s| self.exchanges.get(s).is_none())
             {
-                self.selected = self.visible.first().copied();
+                self.selected = self.visible().first().copied();
             }
         }
     }
@@ -306,17 +326,18 @@ impl App {
         self.flow_order_stale = true;
         let matcher = self.filter.for_store(&self.exchanges);
         // Refilled in place: the allocation (8 MB for a million ids) is kept.
-        self.visible.clear();
+        self.visible_ids.clear();
+        self.dead = 0;
         let rows = self.exchanges.rows();
         if self.filter.is_empty() {
-            self.visible.extend(rows.map(|r| r.id));
+            self.visible_ids.extend(rows.map(|r| r.id));
         } else {
-            self.visible
+            self.visible_ids
                 .extend(rows.filter(|r| matcher.matches(r)).map(|r| r.id));
         }
         if self
             .selected
-            .is_none_or(|s| self.visible.binary_search(&s).is_err())
+            .is_none_or(|s| self.visible().binary_search(&s).is_err())
         {
             let first = self.shown().next();
             self.selected = first;
@@ -504,7 +525,7 @@ impl App {
             Action::TogglePause => {
                 self.paused_at = match self.paused_at {
                     Some(_) => None,
-                    None => Some(self.visible.last().copied().unwrap_or(0)),
+                    None => Some(self.visible().last().copied().unwrap_or(0)),
                 };
             }
             Action::ToggleFollow => {
@@ -518,7 +539,8 @@ impl App {
                 self.exchanges.clear();
                 self.flows.clear();
                 self.pings = PingBoard::default();
-                self.visible.clear();
+                self.visible_ids.clear();
+                self.dead = 0;
                 self.selected = None;
                 self.flow_order_stale = true;
             }

@@ -205,6 +205,38 @@ fn evictions_are_counted_and_evicted_rows_leave_the_view() {
     assert!(app.exchanges.detail(9).is_some() && app.exchanges.detail(7).is_none());
 }
 
+/// Long after the store is full (many compactions of the visible list), the
+/// view is exactly the stored rows that pass the filter, newest first, and
+/// the selection still follows.
+#[test]
+fn a_full_store_keeps_the_view_exact_through_many_evictions() {
+    let caps = Caps {
+        exchanges: 100,
+        details: 10,
+        ..Caps::default()
+    };
+    let mut app = app_with(caps);
+    typed(&mut app, "/status:5xx");
+    feed(&mut app, [code(KeyCode::Enter)]);
+    let status = |n: u64| if n % 3 == 0 { 503 } else { 200 };
+    feed(
+        &mut app,
+        (0..20_000).map(|n| exchange(n, "GET", "/p", Some(status(n)), 8080)),
+    );
+    assert_eq!(app.exchanges.len(), 100);
+    // Ids are 0-based in arrival order; the last 100 are kept, a third of them 5xx.
+    let expect: Vec<u64> = (19_900..20_000u64)
+        .rev()
+        .filter(|n| status(*n) == 503)
+        .collect();
+    assert_eq!(app.shown().collect::<Vec<_>>(), expect);
+    assert_eq!(app.visible().len(), expect.len());
+    assert_eq!(app.selected, expect.first().copied());
+    // Clearing the filter shows all 100 again.
+    feed(&mut app, [code(KeyCode::Esc)]);
+    assert_eq!(app.shown().count(), 100);
+}
+
 #[test]
 fn secrets_keys_panes_and_help() {
     let mut app = app_with(Caps::default());

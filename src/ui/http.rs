@@ -31,17 +31,17 @@ const COLS: [Col; 9] = [
     Col::fixed("Peer", 23, 4),
 ];
 
-/// How many exchanges are shown (pause hides the newer ones): a prefix of `app.visible`.
+/// How many exchanges are shown (pause hides the newer ones): a prefix of `app.visible()`.
 pub(crate) fn shown_len(app: &App) -> usize {
     match app.paused_at {
-        Some(limit) => app.visible.partition_point(|id| *id <= limit),
-        None => app.visible.len(),
+        Some(limit) => app.visible().partition_point(|id| *id <= limit),
+        None => app.visible().len(),
     }
 }
 
 /// Position of the selected exchange in newest-first order.
 pub(crate) fn selected_pos(app: &App, len: usize) -> Option<usize> {
-    let shown = app.visible.get(..len)?;
+    let shown = app.visible().get(..len)?;
     app.selected
         .and_then(|s| shown.binary_search(&s).ok())
         .map(|i| len - 1 - i)
@@ -77,7 +77,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
     let start = page_start(sel.unwrap_or(0), rows_fit);
     let end = start.saturating_add(rows_fit).min(len);
     let rows = (start..end).filter_map(|i| {
-        let id = *app.visible.get(len - 1 - i)?;
+        let id = *app.visible().get(len - 1 - i)?;
         let row = app.exchanges.get(id)?;
         let style = if sel == Some(i) { t.selected } else { t.text };
         Some((cells(row, v), style))
