@@ -218,7 +218,7 @@ fn a_full_store_keeps_the_view_exact_through_many_evictions() {
     let mut app = app_with(caps);
     typed(&mut app, "/status:5xx");
     feed(&mut app, [code(KeyCode::Enter)]);
-    let status = |n: u64| if n % 3 == 0 { 503 } else { 200 };
+    let status = |n: u64| if n.is_multiple_of(3) { 503 } else { 200 };
     feed(
         &mut app,
         (0..20_000).map(|n| exchange(n, "GET", "/p", Some(status(n)), 8080)),
