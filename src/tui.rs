@@ -85,7 +85,16 @@ struct Live {
 }
 
 impl Live {
-    /// Applies the queued source events (a bounded number), ticks, and sends
+    fn new(app: App, rx: Receiver<SourceEvent>, handle: source::SourceHandle) -> Self {
+        Live {
+            app,
+            rx,
+            handle,
+            screen: ratatui::layout::Rect::default(),
+        }
+    }
+
+    /// Applies the queued source events (see [`pump`]), ticks, and sends
     /// the app's control lines to the source.
     fn pump(&mut self, now: Instant) {
         pump(&mut self.app, &self.rx, now);
@@ -142,12 +151,7 @@ pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String>
     let (tx, rx) = sync_channel(CHANNEL);
     let handle = source::start(spec, tx).map_err(|e| format!("cannot start {name}: {e}"))?;
     ui::Theme::configure(config.theme.as_deref());
-    let mut live = Live {
-        app: App::new(name, config),
-        rx,
-        handle,
-        screen: ratatui::layout::Rect::default(),
-    };
+    let mut live = Live::new(App::new(name, config), rx, handle);
     log(&format!(
         "podtap {} starting on {name}",
         env!("CARGO_PKG_VERSION")
@@ -276,12 +280,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
                         config,
                     );
                     app.can_go_back = true;
-                    live = Some(Live {
-                        app,
-                        rx: stream.events,
-                        handle: stream.handle,
-                        screen: ratatui::layout::Rect::default(),
-                    });
+                    live = Some(Live::new(app, stream.events, stream.handle));
                 } else {
                     retired.push(retire(stream.handle));
                 }
@@ -308,7 +307,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
             if left && let Some(l) = live.take() {
                 retired.push(retire(l.handle));
                 if front.stage == Stage::Live {
-                    front.back_from_live();
+                    front.back_to_pods();
                 }
             }
             match (&mut live, front.stage) {

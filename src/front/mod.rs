@@ -234,13 +234,8 @@ impl Front {
         self.stage = Stage::Live;
     }
 
-    /// The user left the live panes: back to the pods.
-    pub fn back_from_live(&mut self) {
-        self.back_to_pods();
-    }
-
     /// From the launch screen or the panes to the pod list, on the pod tapped.
-    pub(super) fn back_to_pods(&mut self) {
+    pub fn back_to_pods(&mut self) {
         let pod = self.launch.take().map(|l| l.target.pod);
         self.enter(Stage::Pods);
         self.pick.selected = pod;

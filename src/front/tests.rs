@@ -352,7 +352,7 @@ fn the_launch_screen_follows_each_step_with_its_time() {
     assert!(front.launch.as_ref().unwrap().streaming);
     front.went_live();
     assert_eq!(front.stage, Stage::Live);
-    front.back_from_live();
+    front.back_to_pods();
     assert_eq!(front.stage, Stage::Pods);
     assert!(front.launch.is_none());
     assert_eq!(

@@ -108,19 +108,13 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     if app.mode == Mode::Detail {
         detail::render(frame, areas.body, &view);
-    } else if is_wide(area) {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(areas.body);
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Min(0)]).areas(bottom);
-        http::render(frame, top, &view);
-        flows::render(frame, left, &view);
-        ping::render(frame, right, &view);
     } else {
-        match app.focus {
-            Pane::Http => http::render(frame, areas.body, &view),
-            Pane::Flows => flows::render(frame, areas.body, &view),
-            Pane::Ping => ping::render(frame, areas.body, &view),
+        for (pane, rect) in panes(area, areas.body, app.focus) {
+            match pane {
+                Pane::Http => http::render(frame, rect, &view),
+                Pane::Flows => flows::render(frame, rect, &view),
+                Pane::Ping => ping::render(frame, rect, &view),
+            }
         }
     }
     if let Some(input) = areas.input {
@@ -160,16 +154,9 @@ pub fn click_at(area: Rect, app: &App, x: u16, y: u16) -> Option<Click> {
         }
         return None;
     }
-    let panes: Vec<(Pane, Rect)> = if is_wide(area) {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(areas.body);
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Min(0)]).areas(bottom);
-        vec![(Pane::Http, top), (Pane::Flows, left), (Pane::Ping, right)]
-    } else {
-        vec![(app.focus, areas.body)]
-    };
-    let (pane, rect) = panes.into_iter().find(|(_, r)| r.contains(at))?;
+    let (pane, rect) = panes(area, areas.body, app.focus)
+        .into_iter()
+        .find(|(_, r)| r.contains(at))?;
     let inner = Block::new().borders(Borders::ALL).inner(rect);
     // Rows start under the table's header line.
     let row = y.checked_sub(inner.y + 1).filter(|_| inner.contains(at));
@@ -203,6 +190,19 @@ pub fn layout_page_rows(area: Rect) -> usize {
     let pane = if wide { body * 55 / 100 } else { body };
     // Borders and the header row.
     usize::from(pane.saturating_sub(3)).max(1)
+}
+
+/// Where the panes go in `body`: all three on a wide screen, else the focused one.
+fn panes(area: Rect, body: Rect, focus: Pane) -> Vec<(Pane, Rect)> {
+    if is_wide(area) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Min(0)]).areas(body);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Min(0)]).areas(bottom);
+        vec![(Pane::Http, top), (Pane::Flows, left), (Pane::Ping, right)]
+    } else {
+        vec![(focus, body)]
+    }
 }
 
 fn is_wide(area: Rect) -> bool {
