@@ -6,11 +6,11 @@
 //! log file under the user's cache directory.
 
 use std::fs::OpenOptions;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyEventKind};
@@ -156,15 +156,15 @@ pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String>
         "podtap {} starting on {name}",
         env!("CARGO_PKG_VERSION")
     ));
-    with_terminal(|terminal, signal| {
+    with_terminal(|terminal, input| {
         loop {
             let frame_start = Instant::now();
             live.pump(frame_start);
             live.draw(terminal)?;
-            if live.app.should_quit || signal.load(Ordering::Relaxed) {
+            if live.app.should_quit || input.gone() {
                 return Ok(());
             }
-            if read_input(frame_start, |e| {
+            if input.read(frame_start, |e| {
                 live.input(&e);
                 live.app.should_quit
             })? {
@@ -176,17 +176,14 @@ pub fn run(spec: &SourceSpec, name: &str, config: &Config) -> Result<(), String>
 
 /// Sets the terminal up, runs `body`, and restores the terminal whatever
 /// happens (ratatui's panic hook restores it on a panic). `body` gets the
-/// terminal and a flag raised by SIGTERM and SIGHUP.
+/// terminal and its [`Input`].
 fn with_terminal(
-    body: impl FnOnce(&mut ratatui::DefaultTerminal, &AtomicBool) -> Result<(), String>,
+    body: impl FnOnce(&mut ratatui::DefaultTerminal, &Input) -> Result<(), String>,
 ) -> Result<(), String> {
-    let signal = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        let _ = signal_hook::flag::register(sig, Arc::clone(&signal));
-    }
+    let input = Input::start();
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
-    let result = body(&mut terminal, &signal);
+    let result = body(&mut terminal, &input);
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     if let Err(e) = &result {
@@ -195,20 +192,76 @@ fn with_terminal(
     result
 }
 
-/// Hands terminal events to `on_event` until the frame that started at
-/// `frame_start` is over; `true` when `on_event` asked to quit.
-fn read_input(
-    frame_start: Instant,
-    mut on_event: impl FnMut(Event) -> bool,
-) -> Result<bool, String> {
-    let mut timeout = FRAME.saturating_sub(frame_start.elapsed());
-    while event::poll(timeout).map_err(terminal_error)? {
-        if on_event(event::read().map_err(terminal_error)?) {
-            return Ok(true);
+/// Terminal events, read on a thread of their own, and the ways the
+/// terminal can go away.
+///
+/// crossterm's reader spins without returning once its terminal hangs up
+/// (a read of 0 bytes is not an event, and it reads again). A terminal can
+/// hang up without a SIGHUP reaching us, e.g. when tmux kills a session
+/// whose shell runs podtap as a child. So the frame loop never waits inside
+/// crossterm; it waits on a channel, and checks [`Input::gone`] each frame.
+struct Input {
+    events: Receiver<std::io::Result<Event>>,
+    /// Raised by SIGTERM and SIGHUP.
+    signal: Arc<AtomicBool>,
+    /// Whether stdout was a terminal at the start.
+    tty: bool,
+}
+
+impl Input {
+    fn start() -> Self {
+        let signal = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+            let _ = signal_hook::flag::register(sig, Arc::clone(&signal));
         }
-        timeout = Duration::ZERO;
+        let (tx, events) = sync_channel(256);
+        // Left to end with the process: a blocked read cannot be interrupted.
+        let _ = std::thread::Builder::new()
+            .name("terminal input".into())
+            .spawn(move || {
+                loop {
+                    let e = event::read();
+                    let failed = e.is_err();
+                    if tx.send(e).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        Input {
+            events,
+            signal,
+            tty: std::io::stdout().is_terminal(),
+        }
     }
-    Ok(false)
+
+    /// A signal asked us to stop, or the terminal hung up (a hung-up
+    /// terminal is no longer a terminal to `isatty`).
+    fn gone(&self) -> bool {
+        self.signal.load(Ordering::Relaxed) || (self.tty && !std::io::stdout().is_terminal())
+    }
+
+    /// Waits for terminal events until the frame that started at
+    /// `frame_start` is over, and hands the first and any already queued
+    /// behind it to `on_event` (so a key is drawn at once); `true` when
+    /// `on_event` asked to quit.
+    fn read(
+        &self,
+        frame_start: Instant,
+        mut on_event: impl FnMut(Event) -> bool,
+    ) -> Result<bool, String> {
+        let timeout = FRAME.saturating_sub(frame_start.elapsed());
+        let first = match self.events.recv_timeout(timeout) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => return Ok(false),
+            Err(RecvTimeoutError::Disconnected) => return Err("terminal: input ended".into()),
+        };
+        for e in std::iter::once(first).chain(self.events.try_iter()) {
+            if on_event(e.map_err(terminal_error)?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// Cluster mode: what to start with and how to add the agent.
@@ -250,7 +303,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
     let mut front = Front::new(run.start, Instant::now());
     let mut live: Option<Live> = None;
     let mut retired = Vec::new();
-    let result = with_terminal(|terminal, signal| {
+    let result = with_terminal(|terminal, input| {
         loop {
             let now = Instant::now();
             front.tick(now);
@@ -318,10 +371,10 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
                         .map_err(terminal_error)?;
                 }
             }
-            if quit_now(&front, live.as_ref()) || signal.load(Ordering::Relaxed) {
+            if quit_now(&front, live.as_ref()) || input.gone() {
                 return Ok(());
             }
-            read_input(now, |e| {
+            input.read(now, |e| {
                 match (&mut live, front.stage) {
                     (Some(l), Stage::Live) => l.input(&e),
                     _ => {

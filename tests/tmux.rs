@@ -137,3 +137,34 @@ fn signals_restore_the_terminal() {
         assert_eq!(s.modes(), (false, true, false), "after SIG{signal}");
     }
 }
+
+/// A terminal that goes away without a signal reaching podtap (tmux kills
+/// the session; the shell that ran podtap as a child gets the SIGHUP and
+/// dies) still ends it, instead of leaving it spinning on a dead terminal.
+#[test]
+fn a_hung_up_terminal_ends_podtap_without_a_signal() {
+    let seed = 7103;
+    let Some(s) = start(&format!("--demo --seed {seed}"), 80, 24) else {
+        return;
+    };
+    s.wait("HTTP rows", |t| t.contains("GET"));
+    let pattern = format!("^{PODTAP} --demo --seed {seed}");
+    let running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .expect("run pgrep")
+            .status
+            .success()
+    };
+    assert!(running(), "no process matched {pattern}");
+    drop(s);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "podtap still runs 5 s after its terminal went away"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
