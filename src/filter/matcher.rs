@@ -1,5 +1,7 @@
 //! A filter bound to one store for a pass over many rows: each method, host
-//! and free-text term is decided once per interned string, not once per row.
+//! and free-text term is decided once per interned string, not once per row,
+//! and each path or free-text needle is searched for in one scan of the
+//! store's packed paths.
 
 use super::Filter;
 use super::term::Term;
@@ -12,8 +14,19 @@ use crate::store::{ExchangeRow, ExchangeStore, Sym};
 #[derive(Debug)]
 pub struct ExchangeMatcher<'a> {
     store: &'a ExchangeStore,
-    /// Each term, with whether every symbol's text passes it (for terms about symbols).
-    terms: Vec<(&'a Term, Option<Vec<bool>>)>,
+    /// Each term, with whether every symbol's text passes it (for terms
+    /// about symbols) and whether each row's path contains its needle (for
+    /// path and free-text terms; rows oldest first).
+    terms: Vec<Prepared<'a>>,
+    /// Id of the oldest row, the first of the path tables.
+    first_id: u64,
+}
+
+#[derive(Debug)]
+struct Prepared<'a> {
+    term: &'a Term,
+    syms: Option<Vec<bool>>,
+    paths: Option<Vec<bool>>,
 }
 
 impl<'a> ExchangeMatcher<'a> {
@@ -28,16 +41,35 @@ impl<'a> ExchangeMatcher<'a> {
                         .map(|i| t.sym_hit(store.text_lower(Sym(i as u32))).unwrap_or(true))
                         .collect()
                 });
-                (t, table)
+                let paths = t
+                    .path_needle()
+                    .and_then(|(needle, ignore_case)| store.paths_containing(needle, ignore_case));
+                Prepared {
+                    term: t,
+                    syms: table,
+                    paths,
+                }
             })
             .collect();
-        ExchangeMatcher { store, terms }
+        let first_id = store.rows().next().map_or(0, |r| r.id);
+        ExchangeMatcher {
+            store,
+            terms,
+            first_id,
+        }
     }
 
     /// Whether a row of the store matches (the same answer as [`Filter::matches_exchange`]).
     pub fn matches(&self, row: &ExchangeRow) -> bool {
-        self.terms
-            .iter()
-            .all(|(t, table)| t.matches_with(row, self.store, table.as_deref()))
+        let index = row.id.checked_sub(self.first_id);
+        self.terms.iter().all(|p| {
+            let path_hit = p
+                .paths
+                .as_ref()
+                .zip(index)
+                .and_then(|(hits, i)| hits.get(usize::try_from(i).ok()?).copied());
+            p.term
+                .matches_with(row, self.store, p.syms.as_deref(), path_hit)
+        })
     }
 }

@@ -1,6 +1,8 @@
 use proptest::prelude::*;
 
 use super::Filter;
+use crate::store::ExchangeStore;
+use crate::store::tests::event;
 
 /// Texts of valid terms (keys, values, quoting and negation mixed).
 fn term() -> impl Strategy<Value = String> {
@@ -66,5 +68,32 @@ proptest! {
         let f = Filter::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
         let again = Filter::parse(&f.to_string()).map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
         prop_assert_eq!(again, f);
+    }
+
+    /// The prepared matcher (one scan of the packed paths) keeps the same
+    /// rows as matching row by row: paths in mixed case, with the packing's
+    /// separator byte in them, and through evictions that free chunks.
+    #[test]
+    fn prepared_path_search_agrees_with_row_by_row(
+        paths in proptest::collection::vec(
+            prop_oneof![30 => "[aAbB/é]{0,6}", 1 => "[aAbB/\\x00é]{0,6}"],
+            1..60,
+        ),
+        needle in "[aAbB/é]{1,3}",
+        capacity in 1usize..40,
+        negate in any::<bool>(),
+    ) {
+        let mut store = ExchangeStore::new(capacity, 4);
+        for p in &paths {
+            store.push(event("GET", None, p, Some(200), 1, "10.0.0.1:1", "10.0.0.2:80"));
+        }
+        let bang = if negate { "!" } else { "" };
+        for text in [format!("{bang}path:\"{needle}\""), format!("{bang}\"{needle}\"")] {
+            let f = Filter::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+            let m = f.for_store(&store);
+            let prepared: Vec<u64> = store.rows().filter(|r| m.matches(r)).map(|r| r.id).collect();
+            let direct: Vec<u64> = store.rows().filter(|r| f.matches_exchange(r, &store)).map(|r| r.id).collect();
+            prop_assert_eq!(prepared, direct, "{}", text);
+        }
     }
 }

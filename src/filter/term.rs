@@ -166,18 +166,22 @@ impl fmt::Display for IpNet {
 impl Term {
     /// Whether an exchange passes this term (`flow:` terms pass everything).
     pub fn matches_exchange(&self, row: &ExchangeRow, store: &ExchangeStore) -> bool {
-        self.matches_with(row, store, None)
+        self.matches_with(row, store, None, None)
     }
 
     /// Like `matches_exchange`; `syms`, when given, says for each symbol
     /// whether its text passes this term (see [`Term::sym_hit`]), so a
-    /// method, host or free-text term does not look at the text again.
+    /// method, host or free-text term does not look at the text again;
+    /// `path_hit`, when given, whether the row's path contains this term's
+    /// needle (see [`Term::path_needle`]).
     pub fn matches_with(
         &self,
         row: &ExchangeRow,
         store: &ExchangeStore,
         syms: Option<&[bool]>,
+        path_hit: Option<bool>,
     ) -> bool {
+        let path = || store.path_bytes(row);
         let known = |s: Sym| syms.and_then(|t| t.get(s.0 as usize).copied());
         let sym =
             |s: Sym| known(s).unwrap_or_else(|| self.sym_hit(store.text_lower(s)).unwrap_or(true));
@@ -187,11 +191,11 @@ impl Term {
             Test::Path {
                 needle,
                 prefix: true,
-            } => row.path.starts_with(needle.as_str()),
+            } => path().starts_with(needle.as_bytes()),
             Test::Path {
                 needle,
                 prefix: false,
-            } => contains(row.path.as_bytes(), needle.as_bytes()),
+            } => path_hit.unwrap_or_else(|| contains(path(), needle.as_bytes())),
             Test::Host(_) => sym(row.host),
             Test::Ip(net) => net.contains(row.client.ip()) || net.contains(row.server.ip()),
             Test::Port(p) => row.client.port() == *p || row.server.port() == *p,
@@ -201,11 +205,24 @@ impl Term {
                 let t = t.as_bytes();
                 sym(row.method)
                     || sym(row.host)
-                    || contains_ignore_case(row.path.as_bytes(), t)
+                    || path_hit.unwrap_or_else(|| contains_ignore_case(path(), t))
                     || row.status.is_some_and(|s| contains(&status_digits(s), t))
             }
         };
         hit != self.negated
+    }
+
+    /// The needle a path must contain for this term, and whether case is
+    /// ignored (free text); `None` for terms that do not search paths so.
+    pub fn path_needle(&self) -> Option<(&str, bool)> {
+        match &self.test {
+            Test::Path {
+                needle,
+                prefix: false,
+            } => Some((needle, false)),
+            Test::Text(t) => Some((t, true)),
+            _ => None,
+        }
     }
 
     /// Whether an interned string (given in lower case) passes this term:

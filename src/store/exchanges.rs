@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 
 use super::heap_bytes;
 use super::intern::{Interner, SYMBOL_LIMIT};
+use super::paths::{Case, PathRef, Paths};
 use crate::decode::ExchangeEvent;
 use crate::decode::http::{Exchange, Message};
 use crate::wire::Nanos;
@@ -29,8 +30,8 @@ pub struct ExchangeRow {
     pub method: Sym,
     /// Host header (empty symbol when absent).
     pub host: Sym,
-    /// Request target.
-    pub path: Box<str>,
+    /// Request target, read with [`ExchangeStore::path`].
+    pub path: PathRef,
     /// Final status, `None` without a response.
     pub status: Option<u16>,
     /// Request end to response start.
@@ -61,8 +62,8 @@ pub struct ExchangeStore {
     next_id: u64,
     evicted: u64,
     strings: Interner,
-    /// Heap bytes of the rows' paths.
-    path_bytes: usize,
+    /// The rows' paths, packed.
+    paths: Paths,
     /// Heap bytes of the details' strings, headers and previews.
     detail_bytes: usize,
 }
@@ -83,7 +84,7 @@ impl ExchangeStore {
             next_id: 0,
             evicted: 0,
             strings: Interner::new(limit),
-            path_bytes: 0,
+            paths: Paths::default(),
             detail_bytes: 0,
         }
     }
@@ -101,14 +102,12 @@ impl ExchangeStore {
         }
         let ex = &event.exchange;
         let req = &ex.request;
-        let path: Box<str> = req.path.as_str().into();
-        self.path_bytes += heap_bytes(path.len());
         let row = ExchangeRow {
             id,
             ts: req.message.first_byte,
             method: self.strings.acquire(&req.method),
             host: self.strings.acquire(req.host.as_deref().unwrap_or("")),
-            path,
+            path: self.paths.push(id, &req.path),
             status: ex.response.as_ref().map(|r| r.status),
             latency: ex.latency(),
             total: ex.total(),
@@ -133,7 +132,7 @@ impl ExchangeStore {
 
     fn evict_row(&mut self) {
         if let Some(old) = self.rows.pop_front() {
-            self.path_bytes -= heap_bytes(old.path.len());
+            self.paths.release_before(self.rows.front().map(|r| r.path));
             self.strings.release(old.method);
             self.strings.release(old.host);
             self.evicted += 1;
@@ -156,6 +155,39 @@ impl ExchangeStore {
         let first = self.next_id - self.details.len() as u64;
         let i = id.checked_sub(first)?;
         self.details.get(usize::try_from(i).ok()?)
+    }
+
+    /// A row's request path.
+    pub fn path(&self, row: &ExchangeRow) -> &str {
+        self.paths.text(row.path)
+    }
+
+    /// A row's request path as bytes.
+    pub(crate) fn path_bytes(&self, row: &ExchangeRow) -> &[u8] {
+        self.paths.bytes(row.path)
+    }
+
+    /// For each kept row, oldest first, whether its path contains `needle`
+    /// (in lower case when `ignore_case`): one scan of the packed paths.
+    /// `None` when the needle cannot be searched that way.
+    pub(crate) fn paths_containing(&self, needle: &str, ignore_case: bool) -> Option<Vec<bool>> {
+        let case = if ignore_case {
+            Case::Ignore
+        } else {
+            Case::Exact
+        };
+        let ids = self.paths.containing(needle.as_bytes(), case)?;
+        let first = self.first_id();
+        let mut hits = vec![false; self.rows.len()];
+        for id in ids {
+            if let Some(hit) = id
+                .checked_sub(first)
+                .and_then(|i| hits.get_mut(usize::try_from(i).ok()?))
+            {
+                *hit = true;
+            }
+        }
+        Some(hits)
     }
 
     /// The text of a symbol.
@@ -203,7 +235,7 @@ impl ExchangeStore {
         self.rows = VecDeque::new();
         self.details = VecDeque::new();
         self.strings = Interner::new(self.strings_limit());
-        self.path_bytes = 0;
+        self.paths = Paths::default();
         self.detail_bytes = 0;
     }
 
@@ -215,7 +247,7 @@ impl ExchangeStore {
     pub fn memory(&self) -> usize {
         size_of::<Self>()
             + self.rows.capacity() * size_of::<ExchangeRow>()
-            + self.path_bytes
+            + self.paths.memory()
             + self.strings.memory()
             + self.details.capacity() * size_of::<Exchange>()
             + self.detail_bytes

@@ -8,6 +8,7 @@
 pub mod exchanges;
 pub mod flows;
 mod intern;
+mod paths;
 pub mod pings;
 
 #[cfg(test)]
@@ -16,6 +17,7 @@ pub(crate) mod tests;
 pub use exchanges::{ExchangeRow, ExchangeStore, Sym};
 pub use flows::{FlowSort, FlowStore};
 pub use intern::{OTHER_TEXT, SYMBOL_LIMIT};
+pub use paths::PathRef;
 pub use pings::{MAX_TARGETS, PingBoard, PingSample, TargetStats};
 
 /// Bytes a heap block of `len` bytes really takes: glibc malloc rounds a

@@ -72,7 +72,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
             l.push(Line::raw(format!(
                 "{} {} {}",
                 sanitize(app.exchanges.text(row.method)),
-                sanitize(&row.path),
+                sanitize(app.exchanges.path(row)),
                 row.status.map_or_else(|| "-".to_owned(), |s| s.to_string())
             )));
             l.extend(timing_lines(row, None, v));

@@ -99,7 +99,7 @@ fn cells<'a>(row: &ExchangeRow, v: &View) -> [Cell<'a>; 9] {
         } else {
             sanitize(host).into_owned()
         }),
-        Cell::from(sanitize(&row.path).into_owned()),
+        Cell::from(sanitize(store.path(row)).into_owned()),
         Cell::from(Span::styled(status, t.status(row.status))),
         Cell::from(units::opt_duration(row.latency)),
         Cell::from(units::bytes(row.request_bytes)),
