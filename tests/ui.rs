@@ -533,8 +533,12 @@ fn escape_sequences_never_reach_the_buffer() {
     let hostile = "\x1b]0;pwned\x07";
     let now = Instant::now();
     let mut app = App::new("demo", &Config::default());
-    let path = format!("/x{hostile}");
-    let headers = [("X-Note", hostile), ("X-Trace\x1b[31m", "red\x1b[0m")];
+    let path = format!("/x{hostile}/\u{202e}gpj.exe");
+    let headers = [
+        ("X-Note", hostile),
+        ("X-Trace\x1b[31m", "red\x1b[0m"),
+        ("X-Hidden", "a\u{200b}b\u{2066}"),
+    ];
     let ex = Ex {
         flow: 1,
         client: "10.0.3.7:41234",
@@ -546,7 +550,7 @@ fn escape_sequences_never_reach_the_buffer() {
         status: 200,
         reason: "OK\x1b[H",
         ctype: Some("text/plain"),
-        body: b"body \x1b]0;pwned\x07 text\n",
+        body: "body \x1b]0;pwned\x07 \u{202e}text\n".as_bytes(),
         at: 0,
         latency_ms: 1,
     };
@@ -560,14 +564,18 @@ fn escape_sequences_never_reach_the_buffer() {
         let buf = terminal.backend().buffer();
         for cell in &buf.content {
             assert!(
-                !cell.symbol().chars().any(char::is_control),
-                "control character in cell {:?}",
+                !cell
+                    .symbol()
+                    .chars()
+                    .any(|c| c.is_control() || matches!(c, '\u{200b}' | '\u{202e}' | '\u{2066}')),
+                "control or reordering character in cell {:?}",
                 cell.symbol()
             );
         }
     }
     let text = screen(&app, 120, 40);
     assert!(text.contains("X-Note: \\x1b]0;pwned\\x07"), "{text}");
+    assert!(text.contains("/\\u{202e}gpj.exe"), "{text}");
 }
 
 #[test]
