@@ -188,20 +188,23 @@ pub fn missing_requirement(test: &str) -> Option<String> {
     None
 }
 
-/// The agent binary, built first when it is missing.
+/// The agent binary, brought up to date once per test process (so a stale
+/// build left in `target/` is never what a test runs).
 pub fn agent_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest.join("target"), PathBuf::from);
-    let agent = target.join("debug").join("podtap-agent");
-    if !agent.is_file() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "podtap-agent", "--quiet"])
-            .current_dir(manifest)
-            .status()
-            .expect("run cargo build -p podtap-agent");
-        assert!(status.success(), "cargo build -p podtap-agent failed");
-    }
-    agent
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| manifest.join("target"), PathBuf::from);
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "podtap-agent", "--quiet"])
+                .current_dir(manifest)
+                .status()
+                .expect("run cargo build -p podtap-agent");
+            assert!(status.success(), "cargo build -p podtap-agent failed");
+            target.join("debug").join("podtap-agent")
+        })
+        .clone()
 }
