@@ -68,6 +68,7 @@ fn record(connections: u32) -> Recorded {
         peak_flows: 0,
     };
     let mut n = 0u64;
+    let mut reports = 0u64;
     while let Some(p) = generator.next_packet() {
         let pkt = Packet {
             interface: 0,
@@ -97,10 +98,18 @@ fn record(connections: u32) -> Recorded {
                 ..SourceStats::default()
             };
             rec.events.push((n, SourceEvent::Stats(Box::new(stats))));
-            let mut flows: Vec<FlowInfo> = pipeline.flows().cloned().collect();
+            // As the source does: all flows first, then the changed ones.
+            reports += 1;
+            let full = reports == 1;
+            let changed = pipeline.take_changed_flows();
+            let mut flows: Vec<FlowInfo> = if full {
+                pipeline.flows().cloned().collect()
+            } else {
+                changed
+            };
             flows.sort_by_key(|f| f.id);
-            rec.peak_flows = rec.peak_flows.max(flows.len());
-            rec.events.push((n, SourceEvent::Flows(flows)));
+            rec.peak_flows = rec.peak_flows.max(pipeline.flows().count());
+            rec.events.push((n, SourceEvent::Flows { flows, full }));
         }
     }
     rec

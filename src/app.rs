@@ -146,12 +146,6 @@ pub struct App {
     pub wants_back: bool,
     /// The capture filter last sent to the agent.
     sent_spec: Option<FilterSpec>,
-    /// The flows pane's rows (sorted, filtered), rebuilt on the tick after a change.
-    flow_order: Vec<crate::decode::flow::FlowId>,
-    /// Whether `flow_order` must be rebuilt.
-    flow_order_stale: bool,
-    /// Newest `last_seen` among the flows (ages are relative to it).
-    flow_now: crate::wire::Nanos,
     last_stats: Option<(Instant, u64, u64)>,
 }
 
@@ -192,9 +186,6 @@ impl App {
             can_go_back: false,
             wants_back: false,
             sent_spec: None,
-            flow_order: Vec::new(),
-            flow_order_stale: false,
-            flow_now: crate::wire::Nanos(0),
             last_stats: None,
         }
     }
@@ -206,7 +197,7 @@ impl App {
             AppEvent::Key(k) => self.on_key(k),
             AppEvent::Mouse(m) => self.on_mouse(m),
             AppEvent::Click(c) => self.on_click(c),
-            AppEvent::Tick => self.refresh_flow_order(),
+            AppEvent::Tick => self.flows.settle(),
         }
     }
 
@@ -244,14 +235,11 @@ impl App {
                     self.selected = self.visible().last().copied();
                 }
             }
-            SourceEvent::FlowEnded(f, reason) => {
-                self.flows.ended(*f, reason);
-                self.flow_order_stale = true;
-            }
-            SourceEvent::Flows(list) => {
-                let ts = list.iter().map(|f| f.last_seen).max().unwrap_or_default();
-                self.flows.snapshot(list, ts);
-                self.flow_order_stale = true;
+            SourceEvent::FlowEnded(f, reason) => self.flows.ended(*f, reason),
+            SourceEvent::Flows { flows, full } => {
+                // The report's time: its newest packet (rates are per packet time).
+                let ts = flows.iter().map(|f| f.last_seen).max().unwrap_or_default();
+                self.flows.update(flows, full, ts);
             }
             SourceEvent::Ping(p) => self.pings.add(&PingSample::from(&p)),
             SourceEvent::Probe(p) => self.pings.add(&PingSample::from(&p)),
@@ -323,7 +311,7 @@ impl App {
 
     /// Recomputes the visible ids after a filter change.
     fn refilter(&mut self) {
-        self.flow_order_stale = true;
+        self.sync_flow_view();
         let matcher = self.filter.for_store(&self.exchanges);
         // Refilled in place: the allocation (8 MB for a million ids) is kept.
         self.visible_ids.clear();
@@ -542,7 +530,6 @@ impl App {
                 self.visible_ids.clear();
                 self.dead = 0;
                 self.selected = None;
-                self.flow_order_stale = true;
             }
             Action::ToggleSecrets => self.show_secrets = !self.show_secrets,
             Action::AddTarget => {
@@ -572,7 +559,7 @@ impl App {
                     FlowSort::Retransmissions => FlowSort::Age,
                     FlowSort::Age => FlowSort::Bytes,
                 };
-                self.flow_order_stale = true;
+                self.sync_flow_view();
             }
         }
     }
@@ -614,75 +601,34 @@ impl App {
     /// Flows to list: sorted, and narrowed by the filter's flow terms
     /// (`ip:`, `port:`, `flow:`; HTTP-only terms do not restrict flows).
     pub fn flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
-        if self.flow_order_stale {
-            return self.compute_flow_rows();
-        }
-        self.flow_order
-            .iter()
-            .filter_map(|id| self.flows.get(*id))
-            .collect()
+        self.flows.window(0, usize::MAX)
     }
 
     /// How many rows the flows pane lists.
     pub fn flow_count(&self) -> usize {
-        if self.flow_order_stale {
-            self.compute_flow_order().0.len()
-        } else {
-            self.flow_order.len()
-        }
+        self.flows.listed()
     }
 
     /// `len` rows of the flows pane from `start`: only these are looked up,
     /// so a frame costs the same with 100 flows or 100,000.
     pub fn flow_window(&self, start: usize, len: usize) -> Vec<&crate::decode::flow::FlowInfo> {
-        if self.flow_order_stale {
-            return self
-                .compute_flow_rows()
-                .into_iter()
-                .skip(start)
-                .take(len)
-                .collect();
-        }
-        let ids = self.flow_order.iter().skip(start).take(len);
-        ids.filter_map(|id| self.flows.get(*id)).collect()
+        self.flows.window(start, len)
     }
 
-    /// Newest activity among the flows, the reference for their ages.
+    /// Newest packet time among the flows, the reference for their ages.
     pub fn flow_now(&self) -> crate::wire::Nanos {
-        if self.flow_order_stale {
-            return self.compute_flow_order().1;
-        }
-        self.flow_now
+        self.flows.newest()
     }
 
-    fn compute_flow_rows(&self) -> Vec<&crate::decode::flow::FlowInfo> {
-        self.compute_flow_order()
-            .0
-            .iter()
-            .filter_map(|id| self.flows.get(*id))
-            .collect()
-    }
-
-    /// The flows pane's ids (sorted, filtered) and the newest `last_seen` among them.
-    fn compute_flow_order(&self) -> (Vec<crate::decode::flow::FlowId>, crate::wire::Nanos) {
-        let mut now = crate::wire::Nanos(0);
-        let order = self.flows.order(self.flow_sort, |f| {
-            let keep = self.filter.is_empty() || self.filter.matches_flow(f);
-            if keep {
-                now = now.max(f.last_seen);
-            }
-            keep
+    /// Gives the flow store the sort and the filter's flow terms, which
+    /// rebuilds its order once (it is then kept up to date report by report).
+    fn sync_flow_view(&mut self) {
+        let keep: Option<crate::store::Keep> = (!self.filter.is_empty()).then(|| {
+            let filter = self.filter.clone();
+            Box::new(move |f: &crate::decode::flow::FlowInfo| filter.matches_flow(f))
+                as crate::store::Keep
         });
-        (order, now)
-    }
-
-    /// Rebuilds the flows pane's order after flows, sort or filter changed.
-    fn refresh_flow_order(&mut self) {
-        if !self.flow_order_stale {
-            return;
-        }
-        (self.flow_order, self.flow_now) = self.compute_flow_order();
-        self.flow_order_stale = false;
+        self.flows.set_view(self.flow_sort, keep);
     }
 
     /// Memory held by stored data, for the status bar.

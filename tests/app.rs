@@ -347,7 +347,10 @@ fn the_filter_narrows_flows_by_address_and_state() {
         flow(2, 5432, FlowState::Reset),
         flow(3, 8080, FlowState::Reset),
     ];
-    feed(&mut app, [AppEvent::Source(SourceEvent::Flows(flows))]);
+    feed(
+        &mut app,
+        [AppEvent::Source(SourceEvent::Flows { flows, full: true })],
+    );
     assert_eq!(app.flow_rows().len(), 3);
     app.set_filter_text("port:8080");
     assert_eq!(app.flow_rows().len(), 2);

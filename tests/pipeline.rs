@@ -320,3 +320,48 @@ fn the_flow_cap_evicts_the_least_active() {
     // The oldest went first.
     assert_eq!(evicted[0].0.client.port(), 30000);
 }
+
+/// The flow reports list only flows that took a packet since the last one.
+#[test]
+fn changed_flows_are_those_with_packets_since_the_last_take() {
+    let mut pipeline = Pipeline::new(PipelineConfig::default());
+    let mut events = Vec::new();
+    let mut udp = |pipeline: &mut Pipeline, port: u16, ms: u64| {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([10, 244, 3, 1], [10, 244, 0, 9], 64)
+            .udp(port, 53)
+            .write(&mut out, b"q")
+            .unwrap();
+        let p = Packet {
+            interface: 0,
+            link_type: LinkType::IPV4,
+            ts: Nanos(ms * 1_000_000),
+            orig_len: out.len() as u32,
+            data: &out,
+            direction: Direction::Unknown,
+        };
+        pipeline.push(&p, &mut events);
+    };
+    let ports = |flows: Vec<FlowInfo>| {
+        let mut p: Vec<u16> = flows.iter().map(|f| f.client.port()).collect();
+        p.sort_unstable();
+        p
+    };
+    for port in [1000, 1001, 1002] {
+        udp(&mut pipeline, port, 1);
+    }
+    assert_eq!(ports(pipeline.take_changed_flows()), [1000, 1001, 1002]);
+    assert!(pipeline.take_changed_flows().is_empty(), "nothing new");
+    udp(&mut pipeline, 1001, 2);
+    udp(&mut pipeline, 1001, 3);
+    udp(&mut pipeline, 1003, 3);
+    let changed = pipeline.take_changed_flows();
+    let again = changed.iter().find(|f| f.client.port() == 1001).unwrap();
+    assert_eq!(
+        again.packets(),
+        3,
+        "the report carries the flow as it is now"
+    );
+    assert_eq!(ports(changed), [1001, 1003]);
+    assert_eq!(pipeline.flows().count(), 4, "all flows are still there");
+}

@@ -386,7 +386,13 @@ fn demo_app() -> (App, Instant) {
         snaplen: 65535,
     };
     app.update(AppEvent::Source(SourceEvent::Agent(hello)), now);
-    app.update(AppEvent::Source(SourceEvent::Flows(flows())), now);
+    app.update(
+        AppEvent::Source(SourceEvent::Flows {
+            flows: flows(),
+            full: true,
+        }),
+        now,
+    );
     for e in exchanges().into_iter().chain(probes()) {
         app.update(AppEvent::Source(e), now);
     }

@@ -187,6 +187,14 @@ impl Pipeline {
         self.flows.values().map(|f| &f.info)
     }
 
+    /// The flows that took a packet since the last call (in no order).
+    pub fn take_changed_flows(&mut self) -> Vec<FlowInfo> {
+        self.flows
+            .values_mut()
+            .filter_map(|f| std::mem::take(&mut f.changed).then(|| f.info.clone()))
+            .collect()
+    }
+
     /// Counters so far, including those of flows still in the table.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
@@ -232,7 +240,7 @@ impl Pipeline {
             self.next_flow += 1;
         }
         let id = FlowId(self.next_flow);
-        self.flows.entry(key).or_insert_with(|| {
+        let flow = self.flows.entry(key).or_insert_with(|| {
             let (client, server) = if syn_ack { (dst, src) } else { (src, dst) };
             Flow {
                 info: FlowInfo::new(id, proto, client, server, ts),
@@ -240,8 +248,12 @@ impl Pipeline {
                 http: None,
                 roles_known: proto == Proto::Udp,
                 http_finished: false,
+                changed: false,
             }
-        })
+        });
+        // Every packet of a flow comes through here.
+        flow.changed = true;
+        flow
     }
 
     fn tcp(

@@ -20,6 +20,8 @@ pub(super) struct Flow {
     pub(super) roles_known: bool,
     /// HTTP was finished early because the connection closed.
     pub(super) http_finished: bool,
+    /// It took a packet since the last flow report.
+    pub(super) changed: bool,
 }
 
 impl Flow {

@@ -48,7 +48,7 @@ pub fn run_events<W: Write>(
                 Ok(())
             }
             SourceEvent::Ended { error } => break error,
-            SourceEvent::Flows(_) | SourceEvent::Agent(_) => Ok(()),
+            SourceEvent::Flows { .. } | SourceEvent::Agent(_) => Ok(()),
         };
         w.map_err(HeadlessError::Output)?;
     };

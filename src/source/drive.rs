@@ -18,7 +18,7 @@ use crate::wire::{CustomBlock, InterfaceStats, Nanos, PODTAP_PEN, Reader, Record
 
 use super::{SourceEvent, SourceStats};
 
-/// How often counters and the flow snapshot are sent (wall clock).
+/// How often counters and the flow report are sent (wall clock).
 const REPORT_EVERY: Duration = Duration::from_millis(500);
 /// Longest single sleep, so that stop requests and reports are not delayed.
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
@@ -176,6 +176,8 @@ pub(crate) fn drive<R: Read>(input: R, sink: &Sink, pacer: Option<Pacer>) -> Opt
         bytes: 0,
         dropped_by_interface: Vec::new(),
         last_report: Instant::now(),
+        reported_flows: false,
+        drops_seen: 0,
         pacer,
         listening: true,
     };
@@ -192,6 +194,11 @@ struct Driver<'a> {
     /// Latest dropped + os_dropped of each interface (the counters are cumulative).
     dropped_by_interface: Vec<u64>,
     last_report: Instant,
+    /// Whether a flow report was sent (the first one lists every flow).
+    reported_flows: bool,
+    /// Events the sink had dropped when the last flow report was sent (more
+    /// now, including that report itself: the next one lists every flow).
+    drops_seen: u64,
     pacer: Option<Pacer>,
     /// False once the receiver is gone: nothing is worth decoding any more.
     listening: bool,
@@ -227,12 +234,12 @@ impl Driver<'_> {
             }
             self.flush();
             if self.last_report.elapsed() >= REPORT_EVERY {
-                self.report();
+                self.report(false);
             }
         };
         self.pipeline.finish(&mut self.events);
         self.flush();
-        self.report();
+        self.report(true);
         error
     }
 
@@ -252,7 +259,7 @@ impl Driver<'_> {
             };
             thread::sleep(left.min(SLEEP_SLICE));
             if self.last_report.elapsed() >= REPORT_EVERY {
-                self.report();
+                self.report(false);
             }
         }
     }
@@ -295,7 +302,9 @@ impl Driver<'_> {
         self.events = events;
     }
 
-    fn report(&mut self) {
+    /// Sends counters and a flow report; the `last` one is worth a short
+    /// wait for room even when lossy (it tells the UI which flows are left).
+    fn report(&mut self, last: bool) {
         self.last_report = Instant::now();
         let stats = SourceStats {
             packets: self.packets,
@@ -305,9 +314,26 @@ impl Driver<'_> {
             pipeline: self.pipeline.stats(),
         };
         self.send(SourceEvent::Stats(Box::new(stats)));
-        let mut flows: Vec<_> = self.pipeline.flows().cloned().collect();
+        // The flows that changed since the last report (a report of all
+        // 100,000 flows would cost the UI a frame or more each time); all of
+        // them in the first report, and after any event was dropped (a lost
+        // report or flow end would leave the UI's flows wrong until then).
+        let full = !self.reported_flows || self.sink.dropped() > self.drops_seen;
+        let changed = self.pipeline.take_changed_flows();
+        let mut flows: Vec<_> = if full {
+            self.pipeline.flows().cloned().collect()
+        } else {
+            changed
+        };
         flows.sort_by_key(|f| f.id);
-        self.send(SourceEvent::Flows(flows));
+        self.drops_seen = self.sink.dropped();
+        let event = SourceEvent::Flows { flows, full };
+        if last {
+            self.sink.send_last(event);
+        } else {
+            self.send(event);
+        }
+        self.reported_flows = true;
     }
 
     fn send(&mut self, event: SourceEvent) {

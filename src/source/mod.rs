@@ -40,8 +40,15 @@ pub enum SourceEvent {
     Exchange(Box<ExchangeEvent>),
     /// A flow left the pipeline.
     FlowEnded(Box<FlowInfo>, EndReason),
-    /// The live flows, about twice a second.
-    Flows(Vec<FlowInfo>),
+    /// About twice a second: the live flows that changed since the last
+    /// report, sorted by id; in the first report, and after any event was
+    /// dropped, all of them, with `full` set.
+    Flows {
+        /// The flows.
+        flows: Vec<FlowInfo>,
+        /// Whether these are all the live flows (others are gone).
+        full: bool,
+    },
     /// An echo pair seen in the traffic.
     Ping(PingResult),
     /// A probe result from the agent.

@@ -139,7 +139,7 @@ fn lossless_read_delivers_everything() {
     assert_eq!((stats.capture_dropped, stats.channel_dropped), (0, 0));
     // The end-of-capture snapshot: every flow has ended.
     let flows = events.iter().rev().find_map(|e| match e {
-        SourceEvent::Flows(f) => Some(f),
+        SourceEvent::Flows { flows, .. } => Some(flows),
         _ => None,
     });
     assert_eq!(flows.map(Vec::len), Some(0));
@@ -258,6 +258,77 @@ fn lossy_full_channel_counts_drops_instead_of_blocking() {
         thread::sleep(Duration::from_millis(10));
     }
     assert!(run.dropped.load(Ordering::Relaxed) > 50);
+}
+
+/// A reader that takes 5 ms for every 2 KiB.
+struct Slow(Cursor<Vec<u8>>);
+
+impl std::io::Read for Slow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        thread::sleep(Duration::from_millis(5));
+        let n = buf.len().min(2048);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+/// Flow reports list the changed flows; after events were dropped (here
+/// flow ends, by a slow reader of a lossy source) the next report lists
+/// every flow, so the UI's flows end right: none are left live once the
+/// capture is over.
+#[test]
+fn after_drops_a_full_flow_report_leaves_no_stale_flows() {
+    let (bytes, _) = capture(3000);
+    let (_, flow_ends, _) = ground_truth(&bytes);
+    let (run, rx) = Run::new(4);
+    // A capture that takes seconds to read, so reports come along the way.
+    let sink = Sink::new(
+        run.tx.clone(),
+        Delivery::Lossy,
+        Arc::clone(&run.stop),
+        Arc::clone(&run.dropped),
+    );
+    let thread = thread::spawn(move || {
+        let error = drive(Slow(Cursor::new(bytes)), &sink, None);
+        sink.send_last(SourceEvent::Ended { error });
+    });
+    let mut store = crate::store::FlowStore::new(100_000);
+    let (mut ends, mut reports, mut full_reports) = (0, 0, 0);
+    loop {
+        let e = rx.recv_timeout(Duration::from_secs(30)).expect("Ended");
+        // A slow reader: the source drops what does not fit.
+        thread::sleep(Duration::from_millis(4));
+        match e {
+            SourceEvent::FlowEnded(f, why) => {
+                ends += 1;
+                store.ended(*f, why);
+            }
+            SourceEvent::Flows { flows, full } => {
+                reports += 1;
+                full_reports += usize::from(full);
+                assert!(flows.windows(2).all(|w| w[0].id < w[1].id), "sorted by id");
+                let ts = flows.iter().map(|f| f.last_seen).max().unwrap_or_default();
+                store.update(flows, full, ts);
+            }
+            SourceEvent::Ended { .. } => break,
+            _ => {}
+        }
+    }
+    thread.join().unwrap();
+    assert!(
+        run.dropped.load(Ordering::Relaxed) > 0,
+        "nothing was dropped"
+    );
+    assert!(
+        ends < flow_ends,
+        "no flow end was dropped ({ends} of {flow_ends})"
+    );
+    assert!(reports >= 3, "{reports} flow reports: too few to tell");
+    assert!(full_reports >= 2, "only the first report listed every flow");
+    assert_eq!(
+        store.live_len(),
+        0,
+        "flows whose end was dropped are still live"
+    );
 }
 
 #[test]

@@ -1,15 +1,25 @@
-//! Flows: the live ones (from the pipeline's snapshots) and a ring of ended ones.
+//! Flows: the live ones (from the pipeline's reports) and a ring of ended ones.
 //!
-//! Rates come from consecutive snapshots: the bytes a flow gained between the
-//! previous snapshot that listed it and this one, over the time between them.
-//! A flow seen for the first time gets its bytes over its age (first packet to
-//! now), so a short burst between two snapshots is not shown as idle.
+//! The pipeline reports the flows that changed since its last report, and
+//! now and then all of them (a full report, which also drops live flows it
+//! does not list). Rates come from consecutive reports: the bytes a flow
+//! gained since the previous report, over the time between them; a flow not
+//! in a report gained nothing. A flow seen for the first time gets its bytes
+//! over its age (first packet to now), so a short burst between two reports
+//! is not shown as idle.
+//!
+//! The flows pane's order (the sort, narrowed by the filter) is kept here as
+//! sorted `(key, id)` pairs and updated with what changed (see `order`):
+//! a report costs in proportion to the flows it lists, not to all of them.
 
 use std::collections::VecDeque;
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
 
 use super::heap_bytes;
+use super::order::Pairs;
 use crate::decode::flow::{EndReason, FlowId, FlowInfo};
 use crate::wire::Nanos;
 
@@ -27,27 +37,65 @@ pub enum FlowSort {
     Age,
 }
 
-/// What the last snapshot said about a live flow.
+/// What the store knows of a live flow beyond its [`FlowInfo`].
 #[derive(Debug, Clone, Copy)]
 struct Live {
     /// Index into `live`.
     index: usize,
     /// Bytes per second.
     rate: f64,
+    /// Its pair in the order, when the view keeps it.
+    listed: Option<u64>,
+    /// The last report that listed it.
+    report: u64,
 }
 
-/// Live and recently ended flows.
-#[derive(Debug)]
+/// Which flows the pane lists (the filter's flow terms).
+pub type Keep = Box<dyn Fn(&FlowInfo) -> bool + Send>;
+
+/// Live and recently ended flows, and their order in the flows pane.
 pub struct FlowStore {
     capacity: usize,
     live: Vec<FlowInfo>,
     by_id: FxHashMap<FlowId, Live>,
-    last_snapshot: Nanos,
+    last_report: Nanos,
+    /// Reports applied.
+    reports: u64,
+    /// Flows whose rate is not zero (a report that leaves them out sets it to zero).
+    moving: Vec<FlowId>,
     /// Ended flows, oldest first; entry `i` has sequence number `first_ended + i`.
     ended: VecDeque<(FlowInfo, EndReason)>,
     first_ended: u64,
     ended_by_id: FxHashMap<FlowId, u64>,
     evicted: u64,
+    /// Newest `last_seen` of any flow reported.
+    newest: Nanos,
+    sort: FlowSort,
+    keep: Option<Keep>,
+    /// Listed live flows, then listed ended flows (ended ones have no rate).
+    live_order: Pairs,
+    ended_order: Pairs,
+}
+
+impl std::fmt::Debug for FlowStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowStore")
+            .field("live", &self.live.len())
+            .field("ended", &self.ended.len())
+            .field("sort", &self.sort)
+            .field("filtered", &self.keep.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A flow's place under a sort: smaller first, ties by id.
+fn sort_key(sort: FlowSort, f: &FlowInfo, rate: f64) -> u64 {
+    match sort {
+        FlowSort::Bytes => !f.bytes(),
+        FlowSort::Rate => !total_order_bits(rate),
+        FlowSort::Retransmissions => !retransmissions(f),
+        FlowSort::Age => f.first_seen.0,
+    }
 }
 
 impl FlowStore {
@@ -57,50 +105,170 @@ impl FlowStore {
             capacity,
             live: Vec::new(),
             by_id: FxHashMap::default(),
-            last_snapshot: Nanos(0),
+            last_report: Nanos(0),
+            reports: 0,
+            moving: Vec::new(),
             ended: VecDeque::new(),
             first_ended: 0,
             ended_by_id: FxHashMap::default(),
             evicted: 0,
+            newest: Nanos(0),
+            sort: FlowSort::default(),
+            keep: None,
+            live_order: Pairs::default(),
+            ended_order: Pairs::default(),
         }
     }
 
-    /// Replaces the live flows with a fresh snapshot taken at `now` (rates come from the previous one).
+    /// Whether the view lists `f` (with no filter, every flow).
+    fn kept(&self, f: &FlowInfo) -> bool {
+        self.keep.as_ref().is_none_or(|k| k(f))
+    }
+
+    /// Replaces the live flows with all of them, as seen at `now`.
+    pub fn snapshot(&mut self, flows: Vec<FlowInfo>, now: Nanos) {
+        self.update(flows, true, now);
+    }
+
+    /// Applies a report taken at `now`: the flows that changed since the
+    /// last one, or all live flows when `full` (live flows it leaves out
+    /// are gone).
     ///
-    /// Flows already reported ended are left out (a snapshot that raced their end).
-    pub fn snapshot(&mut self, mut flows: Vec<FlowInfo>, now: Nanos) {
-        flows.retain(|f| !self.ended_by_id.contains_key(&f.id));
-        let mut by_id = FxHashMap::with_capacity_and_hasher(flows.len(), FxBuildHasher);
-        for (index, f) in flows.iter().enumerate() {
-            let rate = match self.by_id.get(&f.id) {
-                Some(prev) if now > self.last_snapshot => {
-                    let gained = f.bytes().saturating_sub(self.live[prev.index].bytes());
-                    gained as f64 / now.since(self.last_snapshot).as_secs_f64()
-                }
-                // Same instant as the previous snapshot: nothing new to measure.
-                Some(prev) => prev.rate,
+    /// Flows already reported ended are left out (a report that raced their end).
+    pub fn update(&mut self, flows: Vec<FlowInfo>, full: bool, now: Nanos) {
+        self.reports += 1;
+        // A report with no flows has no time of its own.
+        let now = now.max(self.last_report);
+        let later = now > self.last_report;
+        let seconds = now.since(self.last_report).as_secs_f64();
+        if later {
+            // Whatever moved last time and is not listed now gained nothing.
+            for id in std::mem::take(&mut self.moving) {
+                self.set(id, None, |_, _| 0.0);
+            }
+        }
+        for f in flows {
+            if self.ended_by_id.contains_key(&f.id) {
+                continue;
+            }
+            self.newest = self.newest.max(f.last_seen);
+            let id = f.id;
+            let rate = self.set(id, Some(f), |prev, f| match prev {
+                Some((old, _)) if later => f.bytes().saturating_sub(old.bytes()) as f64 / seconds,
+                // Same instant as the previous report: nothing new to measure.
+                Some((_, rate)) => rate,
                 None if now > f.first_seen => {
                     f.bytes() as f64 / now.since(f.first_seen).as_secs_f64()
                 }
                 None => 0.0,
-            };
-            by_id.insert(f.id, Live { index, rate });
+            });
+            if rate != 0.0 {
+                self.moving.push(id);
+            }
         }
-        self.live = flows;
-        self.by_id = by_id;
-        self.last_snapshot = now;
+        if full {
+            let gone: Vec<FlowId> = self
+                .by_id
+                .iter()
+                .filter(|(_, l)| l.report != self.reports)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in gone {
+                self.remove_live(id);
+            }
+        }
+        self.last_report = now;
+    }
+
+    /// Sets a live flow's info (a new one when unknown, nothing when unknown
+    /// and `info` is `None`) and its rate, `rate(previous info and rate,
+    /// new info)`, and moves its pair in the order when its key changed.
+    /// One hash lookup. Returns the rate.
+    fn set(
+        &mut self,
+        id: FlowId,
+        info: Option<FlowInfo>,
+        rate: impl FnOnce(Option<(&FlowInfo, f64)>, &FlowInfo) -> f64,
+    ) -> f64 {
+        let FlowStore {
+            live,
+            by_id,
+            live_order,
+            keep,
+            sort,
+            reports,
+            ..
+        } = self;
+        let listed = |f: &FlowInfo, rate: f64| {
+            keep.as_ref()
+                .is_none_or(|k| k(f))
+                .then(|| sort_key(*sort, f, rate))
+        };
+        match by_id.entry(id) {
+            Entry::Occupied(mut e) => {
+                let l = e.get_mut();
+                let r = rate(
+                    Some((&live[l.index], l.rate)),
+                    info.as_ref().unwrap_or(&live[l.index]),
+                );
+                if let Some(f) = info {
+                    live[l.index] = f;
+                    l.report = *reports;
+                }
+                l.rate = r;
+                let now_listed = listed(&live[l.index], r);
+                if now_listed != l.listed {
+                    if let Some(key) = l.listed {
+                        live_order.remove((key, id.0));
+                    }
+                    if let Some(key) = now_listed {
+                        live_order.insert((key, id.0));
+                    }
+                    l.listed = now_listed;
+                }
+                r
+            }
+            Entry::Vacant(e) => {
+                let Some(f) = info else {
+                    return 0.0;
+                };
+                let r = rate(None, &f);
+                let now_listed = listed(&f, r);
+                if let Some(key) = now_listed {
+                    live_order.insert((key, id.0));
+                }
+                live.push(f);
+                e.insert(Live {
+                    index: live.len() - 1,
+                    rate: r,
+                    listed: now_listed,
+                    report: *reports,
+                });
+                r
+            }
+        }
+    }
+
+    /// Takes a flow out of the live ones (and the order).
+    fn remove_live(&mut self, id: FlowId) {
+        let Some(gone) = self.by_id.remove(&id) else {
+            return;
+        };
+        if let Some(key) = gone.listed {
+            self.live_order.remove((key, id.0));
+        }
+        self.live.swap_remove(gone.index);
+        if let Some(moved) = self.live.get(gone.index)
+            && let Some(l) = self.by_id.get_mut(&moved.id)
+        {
+            l.index = gone.index;
+        }
     }
 
     /// A flow left the pipeline.
     pub fn ended(&mut self, flow: FlowInfo, reason: EndReason) {
-        if let Some(gone) = self.by_id.remove(&flow.id) {
-            self.live.swap_remove(gone.index);
-            if let Some(moved) = self.live.get(gone.index)
-                && let Some(l) = self.by_id.get_mut(&moved.id)
-            {
-                l.index = gone.index;
-            }
-        }
+        self.remove_live(flow.id);
+        self.newest = self.newest.max(flow.last_seen);
         if self.capacity == 0 {
             self.evicted += 1;
             return;
@@ -114,7 +282,15 @@ impl FlowStore {
             if self.ended_by_id.get(&old.id) == Some(&seq) {
                 self.ended_by_id.remove(&old.id);
             }
+            if self.kept(&old) {
+                self.ended_order
+                    .remove((sort_key(self.sort, &old, 0.0), old.id.0));
+            }
             self.evicted += 1;
+        }
+        if self.kept(&flow) {
+            self.ended_order
+                .insert((sort_key(self.sort, &flow, 0.0), flow.id.0));
         }
         let seq = self.first_ended + self.ended.len() as u64;
         self.ended_by_id.insert(flow.id, seq);
@@ -135,7 +311,68 @@ impl FlowStore {
         }
     }
 
-    /// Flows to list, sorted; live ones first, then ended ones.
+    /// Sorts by `sort` and lists only the flows `keep` accepts (all when
+    /// `None`): the order is rebuilt once, then kept up to date.
+    pub fn set_view(&mut self, sort: FlowSort, keep: Option<Keep>) {
+        self.sort = sort;
+        self.keep = keep;
+        let mut live = Vec::with_capacity(self.live.len());
+        for (id, l) in &mut self.by_id {
+            let f = &self.live[l.index];
+            l.listed = self
+                .keep
+                .as_ref()
+                .is_none_or(|k| k(f))
+                .then(|| sort_key(sort, f, l.rate));
+            live.extend(l.listed.map(|key| (key, id.0)));
+        }
+        self.live_order.rebuild(live);
+        let ended = self
+            .ended
+            .iter()
+            .map(|(f, _)| f)
+            .filter(|f| self.kept(f))
+            .map(|f| (sort_key(sort, f, 0.0), f.id.0))
+            .collect();
+        self.ended_order.rebuild(ended);
+    }
+
+    /// Applies the order's waiting changes (the runner's tick, before a frame).
+    pub fn settle(&mut self) {
+        self.live_order.settle();
+        self.ended_order.settle();
+    }
+
+    /// Flows the pane lists.
+    pub fn listed(&self) -> usize {
+        self.live_order.len() + self.ended_order.len()
+    }
+
+    /// `len` of the listed flows from `start`, in order: live ones first,
+    /// then ended ones. Only these are looked up, so after
+    /// [`FlowStore::settle`] it costs the same with 100 flows or 100,000.
+    pub fn window(&self, start: usize, len: usize) -> Vec<&FlowInfo> {
+        let (live, ended) = (settled(&self.live_order), settled(&self.ended_order));
+        live.iter()
+            .chain(ended.iter())
+            .skip(start)
+            .take(len)
+            .filter_map(|&(_, id)| self.get(FlowId(id)))
+            .collect()
+    }
+
+    /// Newest packet time of any flow reported: the reference for ages.
+    pub fn newest(&self) -> Nanos {
+        self.newest
+    }
+
+    /// The current sort.
+    pub fn sort(&self) -> FlowSort {
+        self.sort
+    }
+
+    /// Flows sorted by `sort`, live ones first, then ended ones, computed
+    /// from scratch (what the kept order must equal; for tests).
     ///
     /// Ties keep id order; ended flows have a rate of zero.
     pub fn sorted(&self, sort: FlowSort) -> Vec<&FlowInfo> {
@@ -156,46 +393,7 @@ impl FlowStore {
         live
     }
 
-    /// Ids of the flows to list, in [`FlowStore::sorted`]'s order, keeping
-    /// only those `keep` accepts.
-    ///
-    /// Each flow's sort key is read once into a `(key, id)` pair and the
-    /// pairs are sorted as plain integers: with 100,000 flows this is a few
-    /// milliseconds, where comparing through the flows (and the rate map)
-    /// took tens. Keys are unique with the id, so an unstable sort gives
-    /// the same order as the stable one.
-    pub fn order(&self, sort: FlowSort, mut keep: impl FnMut(&FlowInfo) -> bool) -> Vec<FlowId> {
-        let key = |f: &FlowInfo| match sort {
-            FlowSort::Bytes => !f.bytes(),
-            FlowSort::Rate => !total_order_bits(self.rate(f.id)),
-            FlowSort::Retransmissions => !retransmissions(f),
-            FlowSort::Age => f.first_seen.0,
-        };
-        let mut ids = Vec::with_capacity(self.live.len() + self.ended.len());
-        let mut keyed: Vec<(u64, u64)> = Vec::new();
-        let mut append = |keyed: &mut Vec<(u64, u64)>| {
-            keyed.sort_unstable();
-            ids.extend(keyed.drain(..).map(|(_, id)| FlowId(id)));
-        };
-        keyed.extend(
-            self.live
-                .iter()
-                .filter(|f| keep(f))
-                .map(|f| (key(f), f.id.0)),
-        );
-        append(&mut keyed);
-        keyed.extend(
-            self.ended
-                .iter()
-                .map(|(f, _)| f)
-                .filter(|f| keep(f))
-                .map(|f| (key(f), f.id.0)),
-        );
-        append(&mut keyed);
-        ids
-    }
-
-    /// Bytes per second of a flow over the last two snapshots.
+    /// Bytes per second of a flow over the last two reports.
     pub fn rate(&self, id: FlowId) -> f64 {
         self.by_id.get(&id).map_or(0.0, |l| l.rate)
     }
@@ -223,13 +421,16 @@ impl FlowStore {
         self.evicted
     }
 
-    /// Forgets everything (the eviction count stays).
+    /// Forgets everything (the eviction count, sort and filter stay).
     pub fn clear(&mut self) {
         self.live = Vec::new();
         self.by_id = FxHashMap::default();
+        self.moving = Vec::new();
         self.first_ended += self.ended.len() as u64;
         self.ended = VecDeque::new();
         self.ended_by_id = FxHashMap::default();
+        self.live_order = Pairs::default();
+        self.ended_order = Pairs::default();
     }
 
     /// Bytes held.
@@ -240,6 +441,18 @@ impl FlowStore {
             + map(self.by_id.capacity(), size_of::<(FlowId, Live)>())
             + heap_bytes(self.ended.capacity() * size_of::<(FlowInfo, EndReason)>())
             + map(self.ended_by_id.capacity(), size_of::<(FlowId, u64)>())
+            + self.live_order.memory()
+            + self.ended_order.memory()
+            + self.moving.capacity() * size_of::<FlowId>()
+    }
+}
+
+/// The pairs as they are once settled (a copy only while changes wait).
+fn settled(p: &Pairs) -> std::borrow::Cow<'_, [(u64, u64)]> {
+    if p.is_settled() {
+        std::borrow::Cow::Borrowed(p.sorted())
+    } else {
+        std::borrow::Cow::Owned(p.settled_copy())
     }
 }
 

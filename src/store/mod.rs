@@ -8,6 +8,7 @@
 pub mod exchanges;
 pub mod flows;
 mod intern;
+mod order;
 mod paths;
 pub mod pings;
 
@@ -15,7 +16,7 @@ pub mod pings;
 pub(crate) mod tests;
 
 pub use exchanges::{ExchangeRow, ExchangeStore, Sym};
-pub use flows::{FlowSort, FlowStore};
+pub use flows::{FlowSort, FlowStore, Keep};
 pub use intern::{OTHER_TEXT, SYMBOL_LIMIT};
 pub use paths::PathRef;
 pub use pings::{MAX_TARGETS, PingBoard, PingSample, TargetStats};

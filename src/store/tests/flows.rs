@@ -152,14 +152,123 @@ fn order_is_sorted_by_ids() {
         FlowSort::Age,
     ] {
         let want = ids(&s.sorted(sort));
-        let got: Vec<u64> = s.order(sort, |_| true).iter().map(|id| id.0).collect();
-        assert_eq!(got, want, "{sort:?}");
+        s.set_view(sort, None);
+        assert_eq!(ids(&s.window(0, usize::MAX)), want, "{sort:?}");
         let odd: Vec<u64> = want.iter().copied().filter(|id| id % 2 == 1).collect();
-        let got: Vec<u64> = s
-            .order(sort, |f| f.id.0 % 2 == 1)
-            .iter()
-            .map(|id| id.0)
-            .collect();
-        assert_eq!(got, odd, "{sort:?} filtered");
+        s.set_view(sort, Some(Box::new(|f: &FlowInfo| f.id.0 % 2 == 1)));
+        assert_eq!(ids(&s.window(0, usize::MAX)), odd, "{sort:?} filtered");
+        assert_eq!(s.listed(), odd.len());
+    }
+}
+
+#[test]
+fn changed_flow_reports_keep_the_others_and_zero_their_rates() {
+    let mut s = FlowStore::new(10);
+    s.update(
+        vec![
+            flow(1, 0, 1000, 0),
+            flow(2, 0, 1000, 0),
+            flow(3, 0, 1000, 0),
+        ],
+        true,
+        Nanos(S),
+    );
+    // Only flow 2 moved: the others are kept as they were, with no rate.
+    s.update(vec![flow(2, 0, 3000, 0)], false, Nanos(2 * S));
+    assert_eq!(s.live_len(), 3);
+    assert!((s.rate(FlowId(2)) - 2000.0).abs() < 1e-9);
+    assert!(s.rate(FlowId(1)).abs() < 1e-9);
+    s.set_view(FlowSort::Bytes, None);
+    assert_eq!(ids(&s.window(0, usize::MAX)), [2, 1, 3]);
+    // Nothing moved: flow 2's rate drops to zero; the order is unchanged.
+    s.update(Vec::new(), false, Nanos(3 * S));
+    assert!(s.rate(FlowId(2)).abs() < 1e-9);
+    assert_eq!(s.live_len(), 3);
+    // A full report drops the live flows it leaves out.
+    s.update(vec![flow(3, 0, 5000, 0)], true, Nanos(4 * S));
+    s.settle();
+    assert_eq!(ids(&s.window(0, usize::MAX)), [3]);
+    assert!(s.get(FlowId(1)).is_none());
+}
+
+mod order_prop {
+    use proptest::prelude::*;
+
+    use super::{S, flow, ids};
+    use crate::decode::flow::{EndReason, FlowInfo};
+    use crate::store::{FlowSort, FlowStore};
+    use crate::wire::Nanos;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// (id, bytes added) for each changed flow; full or not.
+        Report(Vec<(u64, u64)>, bool),
+        End(u64),
+        View(u8, Option<u64>),
+        Settle,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (proptest::collection::vec((0u64..30, 0u64..3000), 0..12), any::<bool>())
+                .prop_map(|(c, full)| Step::Report(c, full)),
+            1 => (0u64..30).prop_map(Step::End),
+            1 => (0u8..4, proptest::option::of(2u64..4)).prop_map(|(s, m)| Step::View(s, m)),
+            2 => Just(Step::Settle),
+        ]
+    }
+
+    proptest! {
+        /// Kept up to date report by report, the flows pane's order is the
+        /// one computed from scratch for the same flows, sort and filter.
+        #[test]
+        fn kept_order_equals_a_fresh_sort(steps in proptest::collection::vec(step(), 1..40)) {
+            let mut s = FlowStore::new(6);
+            let mut bytes = [0u64; 30];
+            let mut t = 1;
+            let (mut sort, mut modulo) = (FlowSort::Bytes, None::<u64>);
+            for st in steps {
+                match st {
+                    Step::Report(changes, full) => {
+                        t += 1;
+                        for &(id, add) in &changes {
+                            bytes[id as usize] += add;
+                        }
+                        let mut ids: Vec<u64> = if full {
+                            (0..30).filter(|i| bytes[*i as usize] > 0).collect()
+                        } else {
+                            changes.iter().map(|c| c.0).collect()
+                        };
+                        ids.sort_unstable();
+                        ids.dedup();
+                        let list = ids
+                            .iter()
+                            .map(|&i| flow(i, i % 4 * S, bytes[i as usize], i % 3))
+                            .collect();
+                        s.update(list, full, Nanos(t * S));
+                    }
+                    Step::End(id) => {
+                        s.ended(flow(id, id % 4 * S, bytes[id as usize], id % 3), EndReason::Idle);
+                    }
+                    Step::View(k, m) => {
+                        sort = [FlowSort::Bytes, FlowSort::Rate, FlowSort::Retransmissions, FlowSort::Age][k as usize];
+                        modulo = m;
+                        let keep = m.map(|m| Box::new(move |f: &FlowInfo| f.id.0.is_multiple_of(m)) as crate::store::Keep);
+                        s.set_view(sort, keep);
+                    }
+                    Step::Settle => s.settle(),
+                }
+                let want: Vec<u64> = ids(&s.sorted(sort))
+                    .into_iter()
+                    .filter(|id| modulo.is_none_or(|m| id.is_multiple_of(m)))
+                    .collect();
+                let got = ids(&s.window(0, usize::MAX));
+                prop_assert_eq!(&got, &want);
+                prop_assert_eq!(s.listed(), want.len());
+                let (start, len) = (want.len() / 3, 2);
+                let part: Vec<u64> = want.iter().skip(start).take(len).copied().collect();
+                prop_assert_eq!(ids(&s.window(start, len)), part);
+            }
+        }
     }
 }
