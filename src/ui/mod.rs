@@ -19,6 +19,8 @@ mod launch;
 #[cfg(feature = "cluster")]
 pub mod picker;
 mod ping;
+#[cfg(test)]
+mod ping_click_tests;
 mod status;
 pub mod theme;
 mod units;
@@ -131,7 +133,8 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
 pub enum Click {
     /// A tab or a pane's frame: focus that pane.
     Pane(Pane),
-    /// A row of a pane's list: its position in the pane's order (HTTP: newest first).
+    /// A row of a pane's list: its position in the pane's order (HTTP:
+    /// newest first; ping: the targets table, not its chart).
     Row(Pane, usize),
 }
 
@@ -169,8 +172,9 @@ pub fn click_at(area: Rect, app: &App, x: u16, y: u16) -> Option<Click> {
             let sel = app.flow_selected.min(len.saturating_sub(1));
             Page::new(inner, sel).row_at(at, len)
         }
-        // The ping table's height depends on the chart below it: focus only.
-        Pane::Ping => None,
+        Pane::Ping => {
+            ping::layout(inner, app).and_then(|l| l.table.row_at(at, app.pings.targets.len()))
+        }
     };
     Some(row.map_or(Click::Pane(pane), |pos| Click::Row(pane, pos)))
 }
