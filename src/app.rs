@@ -371,7 +371,10 @@ impl App {
                 self.focus = Pane::Flows;
                 self.flow_selected = pos.min(self.flow_count().saturating_sub(1));
             }
-            crate::ui::Click::Row(pane, _) => self.focus = pane,
+            crate::ui::Click::Row(Pane::Ping, pos) => {
+                self.focus = Pane::Ping;
+                self.ping_selected = pos.min(self.pings.targets.len().saturating_sub(1));
+            }
         }
     }
 

@@ -303,6 +303,7 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
     let mut front = Front::new(run.start, Instant::now());
     let mut live: Option<Live> = None;
     let mut retired = Vec::new();
+    let mut picker_screen = ratatui::layout::Rect::default();
     let result = with_terminal(|terminal, input| {
         loop {
             let now = Instant::now();
@@ -366,9 +367,10 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
             match (&mut live, front.stage) {
                 (Some(l), Stage::Live) => l.draw(terminal)?,
                 _ => {
-                    terminal
+                    picker_screen = terminal
                         .draw(|f| ui::picker::render(f, &front, ui::Theme::current()))
-                        .map_err(terminal_error)?;
+                        .map_err(terminal_error)?
+                        .area;
                 }
             }
             if quit_now(&front, live.as_ref()) || input.gone() {
@@ -377,13 +379,12 @@ pub fn run_cluster(run: ClusterRun, config: &Config) -> Result<(), String> {
             input.read(now, |e| {
                 match (&mut live, front.stage) {
                     (Some(l), Stage::Live) => l.input(&e),
-                    _ => {
-                        if let Event::Key(k) = e
-                            && k.kind != KeyEventKind::Release
-                        {
-                            front.on_key(k);
-                        }
-                    }
+                    _ => match e {
+                        Event::Key(k) if k.kind != KeyEventKind::Release => front.on_key(k),
+                        // Placed on the screen the pickers were last drawn on.
+                        Event::Mouse(m) => front.on_mouse(m, picker_screen),
+                        _ => {}
+                    },
                 }
                 // Stop reading: quit, go back, or a request for the worker.
                 quit_now(&front, live.as_ref())

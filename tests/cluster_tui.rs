@@ -188,6 +188,54 @@ fn pickers_walk_namespaces_and_contexts_and_filter() {
     assert!(!screen.contains("panicked"), "{screen}");
 }
 
+/// Mouse input as the terminal sends it (SGR, 1-based): `button` at the cell
+/// (`x`, `y`) counted from 0.
+fn mouse(s: &Session, button: u8, x: usize, y: usize) {
+    s.keys(&["-l", &format!("\x1b[<{button};{};{}M", x + 1, y + 1)]);
+}
+
+/// The row on screen of the first line that holds `text`.
+fn row_of(screen: &str, text: &str) -> usize {
+    screen
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("no {text:?} on\n{screen}"))
+}
+
+/// The mouse reaches the pickers: the wheel moves the selection, a click
+/// on the selected row opens it, a click on another row selects it.
+#[test]
+fn pickers_take_the_wheel_and_clicks() {
+    let fake = FakeApi::start(shop());
+    let Some(s) = start(&fake, "-n shop") else {
+        return;
+    };
+    s.wait("the pods", |t| t.contains("Pods in shop"));
+    s.keys(&["Escape"]);
+    // Back on the namespaces (default, kube-system, shop), on shop; the
+    // wheel up selects default, and goes no further.
+    let screen = s.wait("the namespaces", |t| {
+        t.contains("Namespaces 3/3") && t.contains("kube-system")
+    });
+    for _ in 0..3 {
+        mouse(&s, 64, 10, 10);
+    }
+    mouse(&s, 0, 5, row_of(&screen, "│default"));
+    s.wait("the pods of default", |t| t.contains("Pods in default"));
+    s.keys(&["Escape"]);
+    let screen = s.wait("the namespaces", |t| t.contains("Namespaces"));
+    // One click selects shop, the second opens it.
+    let shop = row_of(&screen, "│shop");
+    mouse(&s, 0, 5, shop);
+    mouse(&s, 0, 5, shop);
+    s.wait("the pods of shop", |t| {
+        t.contains("Pods in shop") && t.contains("web")
+    });
+    s.keys(&["q"]);
+    let screen = s.wait("a clean exit", |t| t.contains("EXITED 0"));
+    assert!(!screen.contains("panicked"), "{screen}");
+}
+
 #[test]
 fn a_pod_that_does_not_exist_says_so_on_the_launch_screen() {
     let fake = FakeApi::start(shop());

@@ -58,7 +58,7 @@ impl Front {
         }
     }
 
-    fn scroll_launch(&mut self, delta: i32) {
+    pub(super) fn scroll_launch(&mut self, delta: i32) {
         if let Some(l) = &mut self.launch {
             let max = u16::try_from(l.lines()).unwrap_or(u16::MAX);
             l.scroll = l
@@ -116,7 +116,7 @@ impl Front {
         }
     }
 
-    fn move_by(&mut self, delta: isize) {
+    pub(super) fn move_by(&mut self, delta: isize) {
         let rows = self.rows();
         let Some(at) = self.selected_index(&rows) else {
             return;
@@ -128,7 +128,7 @@ impl Front {
 
     /// Enter on the selected row (on a namespace list that is empty or
     /// forbidden, the typed name is used as the namespace).
-    fn choose(&mut self) {
+    pub(super) fn choose(&mut self) {
         let rows = self.rows();
         let chosen = self
             .selected_index(&rows)

@@ -3,9 +3,9 @@
 //!
 //! [`Front`] owns the state of the pickers and of the launch screen and is
 //! the only code that changes it: worker replies ([`FrontEvent`]), cluster
-//! events, keys and ticks come in; [`Request`]s for the worker go out in
-//! `requests`. It reads no clock and does no I/O, so tests drive it
-//! exactly. The worker ([`worker`]) does the API calls on its own thread;
+//! events, keys, mouse events and ticks come in; [`Request`]s for the
+//! worker go out in `requests`. It reads no clock and does no I/O, so tests
+//! drive it exactly. The worker ([`worker`]) does the API calls on its own thread;
 //! the runner (`tui.rs`) connects the two and swaps in an [`App`] when the
 //! stream is up.
 //!
@@ -15,6 +15,7 @@ mod keys;
 mod launch;
 mod listing;
 mod messages;
+mod mouse;
 pub mod worker;
 
 use std::time::{Duration, Instant};

@@ -609,3 +609,5 @@ fn pods_with_agents_keep_their_agent_info() {
 fn launch_id(front: &Front) -> u64 {
     front.launch.as_ref().map_or(0, |l| l.id)
 }
+
+mod mouse;

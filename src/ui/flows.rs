@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::columns::{self, Col};
-use super::{View, page_start, pane_block, placeholder, units};
+use super::{Page, View, pane_block, pane_inner, placeholder, units};
 use crate::app::{App, Pane};
 use crate::decode::flow::FlowInfo;
 use crate::keys::Action;
@@ -99,16 +99,19 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         title.push(Span::styled(format!("pod {pod} "), t.dim));
     }
     let block = pane_block(Line::from(title), app.focus == Pane::Flows, t);
-    let inner = block.inner(area);
+    let inner = pane_inner(area);
     frame.render_widget(block, area);
     if total == 0 {
         placeholder(frame, inner, "no flows yet".to_owned(), t);
         return;
     }
     let cols = cols(v.pod.is_some());
-    let rows_fit = usize::from(inner.height.saturating_sub(1));
     let sel = app.flow_selected.min(total - 1);
-    let start = page_start(sel, rows_fit);
+    let Page {
+        start,
+        rows: rows_fit,
+        ..
+    } = Page::new(inner, sel);
     let now = app.flow_now();
     let window = app.flow_window(start, rows_fit);
     let rows = window

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::columns::{self, Col};
-use super::{View, page_start, pane_block, placeholder, units};
+use super::{Page, View, pane_block, pane_inner, placeholder, units};
 use crate::app::{App, Pane};
 use crate::store::ExchangeRow;
 use crate::text::sanitize;
@@ -58,7 +58,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         title.push(Span::styled("filtered ", t.dim));
     }
     let block = pane_block(Line::from(title), app.focus == Pane::Http, t);
-    let inner = block.inner(area);
+    let inner = pane_inner(area);
     frame.render_widget(block, area);
     if len == 0 {
         let text = if app.exchanges.is_empty() {
@@ -72,10 +72,10 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         placeholder(frame, inner, text, t);
         return;
     }
-    let rows_fit = usize::from(inner.height.saturating_sub(1));
     let sel = selected_pos(app, len);
-    let start = page_start(sel.unwrap_or(0), rows_fit);
-    let end = start.saturating_add(rows_fit).min(len);
+    let page = Page::new(inner, sel.unwrap_or(0));
+    let start = page.start;
+    let end = start.saturating_add(page.rows).min(len);
     let rows = (start..end).filter_map(|i| {
         let id = *app.visible().get(len - 1 - i)?;
         let row = app.exchanges.get(id)?;

@@ -19,6 +19,8 @@ mod launch;
 #[cfg(feature = "cluster")]
 pub mod picker;
 mod ping;
+#[cfg(test)]
+mod ping_click_tests;
 mod status;
 pub mod theme;
 mod units;
@@ -26,7 +28,7 @@ mod units;
 use std::net::IpAddr;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -131,7 +133,8 @@ pub fn render_with(frame: &mut Frame, app: &App, theme: &Theme) {
 pub enum Click {
     /// A tab or a pane's frame: focus that pane.
     Pane(Pane),
-    /// A row of a pane's list: its position in the pane's order (HTTP: newest first).
+    /// A row of a pane's list: its position in the pane's order (HTTP:
+    /// newest first; ping: the targets table, not its chart).
     Row(Pane, usize),
 }
 
@@ -141,7 +144,7 @@ pub fn click_at(area: Rect, app: &App, x: u16, y: u16) -> Option<Click> {
     if matches!(app.mode, Mode::Detail | Mode::Help) {
         return None;
     }
-    let at = ratatui::layout::Position::new(x, y);
+    let at = Position::new(x, y);
     let areas = split(area, app);
     if let Some(tabs) = areas.tabs.filter(|t| t.contains(at)) {
         // The labels as render_tabs draws them: " 1 HTTP " then a space, and so on.
@@ -157,27 +160,23 @@ pub fn click_at(area: Rect, app: &App, x: u16, y: u16) -> Option<Click> {
     let (pane, rect) = panes(area, areas.body, app.focus)
         .into_iter()
         .find(|(_, r)| r.contains(at))?;
-    let inner = Block::new().borders(Borders::ALL).inner(rect);
-    // Rows start under the table's header line.
-    let row = y.checked_sub(inner.y + 1).filter(|_| inner.contains(at));
-    let rows_fit = usize::from(inner.height.saturating_sub(1));
-    let row_click = |selected: usize, len: usize| {
-        let pos = page_start(selected, rows_fit) + usize::from(row?);
-        (pos < len).then_some(Click::Row(pane, pos))
-    };
-    let hit = match pane {
+    let inner = pane_inner(rect);
+    let row = match pane {
         Pane::Http => {
             let len = http::shown_len(app);
-            row_click(http::selected_pos(app, len).unwrap_or(0), len)
+            let sel = http::selected_pos(app, len).unwrap_or(0);
+            Page::new(inner, sel).row_at(at, len)
         }
         Pane::Flows => {
             let len = app.flow_count();
-            row_click(app.flow_selected.min(len.saturating_sub(1)), len)
+            let sel = app.flow_selected.min(len.saturating_sub(1));
+            Page::new(inner, sel).row_at(at, len)
         }
-        // The ping table's height depends on the chart below it: focus only.
-        Pane::Ping => None,
+        Pane::Ping => {
+            ping::layout(inner, app).and_then(|l| l.table.row_at(at, app.pings.targets.len()))
+        }
     };
-    Some(hit.unwrap_or(Click::Pane(pane)))
+    Some(row.map_or(Click::Pane(pane), |pos| Click::Row(pane, pos)))
 }
 
 /// Rows of the HTTP list that fit in a terminal of `area` (the runner sets `App::page` from it).
@@ -311,6 +310,46 @@ pub(crate) fn key_hint(app: &App, action: crate::keys::Action) -> String {
 }
 
 /// The first row of the page that holds row `selected` (pages of `rows` rows).
-pub(crate) fn page_start(selected: usize, rows: usize) -> usize {
+fn page_start(selected: usize, rows: usize) -> usize {
     selected.checked_div(rows).map_or(0, |page| page * rows)
+}
+
+/// A table drawn in `area` (its header line, then rows) and the rows it
+/// shows: the page that holds the selected row. Render draws rows
+/// `start..start + rows`; clicks are placed with [`Page::row_at`], so both
+/// agree on which row is where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Page {
+    /// Where the table goes, header line included.
+    pub area: Rect,
+    /// The first row shown.
+    pub start: usize,
+    /// How many rows fit under the header.
+    pub rows: usize,
+}
+
+impl Page {
+    /// The page of a table in `area` that holds row `selected`.
+    pub(crate) fn new(area: Rect, selected: usize) -> Self {
+        let rows = usize::from(area.height.saturating_sub(1));
+        Page {
+            area,
+            start: page_start(selected, rows),
+            rows,
+        }
+    }
+
+    /// The row (out of `len`) drawn at `at`; `None` on the header or below the last row.
+    pub(crate) fn row_at(&self, at: Position, len: usize) -> Option<usize> {
+        let line =
+            at.y.checked_sub(self.area.y + 1)
+                .filter(|_| self.area.contains(at))?;
+        let pos = self.start + usize::from(line);
+        (pos < len).then_some(pos)
+    }
+}
+
+/// The inside of a [`pane_block`] on `rect`.
+pub(crate) fn pane_inner(rect: Rect) -> Rect {
+    Block::new().borders(Borders::ALL).inner(rect)
 }

@@ -15,12 +15,12 @@
 use std::time::Duration;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 
 use super::columns::{self, Col};
-use super::{Theme, pane_block, placeholder, units};
+use super::{Page, Theme, pane_block, pane_inner, placeholder, units};
 use crate::cluster::{ContainerState, PodSummary};
 use crate::front::{Front, Stage};
 use crate::text::sanitize;
@@ -68,8 +68,7 @@ pub fn render(frame: &mut Frame, front: &Front, theme: &Theme) {
         return;
     }
     let bottom = footer_lines(front);
-    let footer_h = u16::try_from(bottom.len()).unwrap_or(u16::MAX);
-    let [header, body, footer] = parts(area, footer_h);
+    let [header, body, footer] = screen_parts(area, &bottom);
     frame.render_widget(Paragraph::new(breadcrumb(front, theme)), header);
     render_list(frame, body, front, theme);
     let lines: Vec<Line> = bottom
@@ -98,6 +97,31 @@ pub(super) fn parts(area: Rect, footer: u16) -> [Rect; 3] {
         ..area
     };
     [header, body, footer]
+}
+
+/// The header, the list's frame and the footer of a picker screen of
+/// `area` whose footer has the lines `footer` (see [`footer_lines`]).
+fn screen_parts(area: Rect, footer: &[(String, StyleOf)]) -> [Rect; 3] {
+    parts(area, u16::try_from(footer.len()).unwrap_or(u16::MAX))
+}
+
+/// The list's table inside its frame `body`: the page that holds the
+/// selected one of `rows`. The same for [`render`] and [`row_at`], so a
+/// click lands on the row drawn under it however far the list is scrolled.
+fn list_page(body: Rect, front: &Front, rows: &[&str]) -> Page {
+    Page::new(pane_inner(body), front.selected_index(rows).unwrap_or(0))
+}
+
+/// The row (its index in [`Front::rows`]) drawn at (`x`, `y`) on a screen
+/// of `area`, with the same layout and page as [`render`]. `None` on the
+/// header, a border, the space below the last row, or when no list is up.
+pub fn row_at(area: Rect, front: &Front, x: u16, y: u16) -> Option<usize> {
+    if matches!(front.stage, Stage::Launch | Stage::Live) {
+        return None;
+    }
+    let [_, body, _] = screen_parts(area, &footer_lines(front));
+    let rows = front.rows();
+    list_page(body, front, &rows).row_at(Position::new(x, y), rows.len())
 }
 
 /// ` podtap  kind-dev › shop › pods      https://...`
@@ -189,7 +213,7 @@ fn render_list(frame: &mut Frame, area: Rect, front: &Front, t: &Theme) {
         Span::raw(format!("{}/{total} ", rows.len())),
     ]);
     let block = pane_block(title, true, t);
-    let inner = block.inner(area);
+    let inner = pane_inner(area);
     frame.render_widget(block, area);
     if rows.is_empty() {
         placeholder(frame, inner, empty_text(front), t);
@@ -201,20 +225,19 @@ fn render_list(frame: &mut Frame, area: Rect, front: &Front, t: &Theme) {
         Stage::Containers => &CONTAINER_COLS,
         _ => &POD_COLS,
     };
-    let fit = usize::from(inner.height.saturating_sub(1)).max(1);
     let sel = front.selected_index(&rows).unwrap_or(0);
-    let start = super::page_start(sel, fit);
+    let page = list_page(area, front, &rows);
     let body = rows
         .iter()
         .enumerate()
-        .skip(start)
-        .take(fit)
+        .skip(page.start)
+        .take(page.rows)
         .map(|(i, name)| {
             let style = if i == sel { t.selected } else { t.text };
             (cells(front, name, t), style)
         });
-    let table = columns::table(cols, inner.width, body, t);
-    frame.render_widget(table, inner);
+    let table = columns::table(cols, page.area.width, body, t);
+    frame.render_widget(table, page.area);
 }
 
 fn empty_text(front: &Front) -> String {

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Sparkline};
 
 use super::columns::{self, Col};
-use super::{View, page_start, pane_block, placeholder, units};
-use crate::app::Pane;
+use super::{Page, View, pane_block, pane_inner, placeholder, units};
+use crate::app::{App, Pane};
 use crate::keys::Action;
 use crate::store::TargetStats;
 use crate::text::sanitize;
@@ -33,29 +33,26 @@ const COLS: [Col; 11] = [
     Col::fixed("p95", 7, 1),
 ];
 
-/// Draws the ping pane.
-pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
-    let app = v.app;
-    let t = v.theme;
-    let targets = &app.pings.targets;
-    let title = Line::from(vec![
-        Span::styled(" Ping ", t.title),
-        Span::raw(format!("{} targets ", targets.len())),
-    ]);
-    let block = pane_block(title, app.focus == Pane::Ping, t);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if targets.is_empty() {
-        let text = format!(
-            "no ping targets ({} adds one)",
-            super::key_hint(app, Action::AddTarget)
-        );
-        placeholder(frame, inner, text, t);
-        return;
-    }
-    let sel = app.ping_selected.min(targets.len() - 1);
-    // The table takes what it needs, up to half the pane when a chart fits below.
-    let want = targets.len().saturating_add(1).min(usize::from(u16::MAX)) as u16;
+/// Where the ping pane's parts go inside its frame (`inner`): the same for
+/// [`render`] and for placing clicks ([`super::click_at`]).
+pub(super) struct PingLayout {
+    /// The targets table and the page of it on screen.
+    pub table: Page,
+    /// The selected target (clamped to the list).
+    pub selected: usize,
+    /// Under the table: the selected target's history.
+    pub rest: Rect,
+    /// Whether `rest` holds a chart (else a sparkline).
+    pub chart: bool,
+}
+
+/// The layout inside the frame `inner`; `None` without targets (a placeholder instead).
+///
+/// The table takes what it needs, up to half the pane when a chart fits below.
+pub(super) fn layout(inner: Rect, app: &App) -> Option<PingLayout> {
+    let targets = app.pings.targets.len();
+    let selected = app.ping_selected.min(targets.checked_sub(1)?);
+    let want = targets.saturating_add(1).min(usize::from(u16::MAX)) as u16;
     let chart_room = inner
         .height
         .saturating_sub(want.min(inner.height / 2).max(2));
@@ -66,7 +63,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         want.min(inner.height.saturating_sub(1))
             .max(inner.height.min(1))
     };
-    let table_area = Rect {
+    let table = Rect {
         height: table_h,
         ..inner
     };
@@ -75,11 +72,40 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
         height: inner.height - table_h,
         ..inner
     };
-    render_table(frame, table_area, v, sel);
-    if let Some(target) = targets.get(sel)
+    Some(PingLayout {
+        table: Page::new(table, selected),
+        selected,
+        rest,
+        chart,
+    })
+}
+
+/// Draws the ping pane.
+pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
+    let app = v.app;
+    let t = v.theme;
+    let targets = &app.pings.targets;
+    let title = Line::from(vec![
+        Span::styled(" Ping ", t.title),
+        Span::raw(format!("{} targets ", targets.len())),
+    ]);
+    let block = pane_block(title, app.focus == Pane::Ping, t);
+    let inner = pane_inner(area);
+    frame.render_widget(block, area);
+    let Some(layout) = layout(inner, app) else {
+        let text = format!(
+            "no ping targets ({} adds one)",
+            super::key_hint(app, Action::AddTarget)
+        );
+        placeholder(frame, inner, text, t);
+        return;
+    };
+    render_table(frame, &layout, v);
+    let rest = layout.rest;
+    if let Some(target) = targets.get(layout.selected)
         && rest.height > 0
     {
-        if chart {
+        if layout.chart {
             render_chart(frame, rest, target, v);
         } else {
             render_sparkline(frame, rest, target, v);
@@ -87,23 +113,26 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
     }
 }
 
-fn render_table(frame: &mut Frame, area: Rect, v: &View, sel: usize) {
+fn render_table(frame: &mut Frame, layout: &PingLayout, v: &View) {
     let t = v.theme;
-    let rows_fit = usize::from(area.height.saturating_sub(1));
-    let start = page_start(sel, rows_fit);
+    let page = layout.table;
     let rows = v
         .app
         .pings
         .targets
         .iter()
         .enumerate()
-        .skip(start)
-        .take(rows_fit)
+        .skip(page.start)
+        .take(page.rows)
         .map(|(i, s)| {
-            let style = if i == sel { t.selected } else { t.text };
+            let style = if i == layout.selected {
+                t.selected
+            } else {
+                t.text
+            };
             (cells(s, v), style)
         });
-    frame.render_widget(columns::table(&COLS, area.width, rows, t), area);
+    frame.render_widget(columns::table(&COLS, page.area.width, rows, t), page.area);
 }
 
 fn cells<'a>(s: &TargetStats, v: &View) -> [Cell<'a>; 11] {
