@@ -148,6 +148,8 @@ pub struct App {
     pub wants_back: bool,
     /// The capture filter last sent to the agent.
     sent_spec: Option<FilterSpec>,
+    /// The flows pane's sort and the filter's flow terms, as last given to the store.
+    flow_view: Option<(FlowSort, String)>,
     last_stats: Option<(Instant, u64, u64)>,
 }
 
@@ -188,6 +190,7 @@ impl App {
             can_go_back: false,
             wants_back: false,
             sent_spec: None,
+            flow_view: None,
             last_stats: None,
         }
     }
@@ -371,12 +374,17 @@ impl App {
     /// Gives the flow store the sort and the filter's flow terms, which
     /// rebuilds its order once (it is then kept up to date report by report).
     fn sync_flow_view(&mut self) {
-        let keep: Option<crate::store::Keep> = (!self.filter.is_empty()).then(|| {
+        let view = (self.flow_sort, self.filter.flow_part());
+        if self.flow_view.as_ref() == Some(&view) {
+            return;
+        }
+        let keep: Option<crate::store::Keep> = (!view.1.is_empty()).then(|| {
             let filter = self.filter.clone();
             Box::new(move |f: &crate::decode::flow::FlowInfo| filter.matches_flow(f))
                 as crate::store::Keep
         });
         self.flows.set_view(self.flow_sort, keep);
+        self.flow_view = Some(view);
     }
 
     /// Memory held by stored data, for the status bar.

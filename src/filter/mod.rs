@@ -88,6 +88,18 @@ impl Filter {
         ExchangeMatcher::new(self, store)
     }
 
+    /// The terms that can hide a flow, as text: two filters with the same
+    /// flow part list the same flows.
+    pub fn flow_part(&self) -> String {
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .filter(|t| t.is_about_flows())
+            .map(ToString::to_string)
+            .collect();
+        terms.join(" ")
+    }
+
     /// Whether a flow matches (terms about HTTP only, such as `method:`, do not restrict flows).
     pub fn matches_flow(&self, flow: &FlowInfo) -> bool {
         self.terms.iter().all(|t| t.matches_flow(flow))

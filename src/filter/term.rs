@@ -235,6 +235,11 @@ impl Term {
         }
     }
 
+    /// Whether this term can hide a flow (`ip:`, `port:`, `flow:`).
+    pub fn is_about_flows(&self) -> bool {
+        matches!(self.test, Test::Ip(_) | Test::Port(_) | Test::Flow(_))
+    }
+
     /// Whether a flow passes this term (HTTP-only terms pass everything).
     pub fn matches_flow(&self, flow: &FlowInfo) -> bool {
         let hit = match &self.test {

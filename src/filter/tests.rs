@@ -313,3 +313,15 @@ fn capture_spec_cases() {
         );
     }
 }
+
+#[test]
+fn flow_part_is_the_terms_that_can_hide_flows() {
+    let part = |t: &str| Filter::parse(t).unwrap().flow_part();
+    assert_eq!(
+        part("method:get port:80 checkout !flow:rst ip:10.0.0.0/8 path:/x"),
+        "port:80 !flow:rst ip:10.0.0.0/8"
+    );
+    assert_eq!(part("status:5xx host:cart"), "");
+    assert_eq!(part("status:5xx port:80"), part("port:80 method:post"));
+    assert_ne!(part("port:80"), part("!port:80"));
+}
