@@ -4,7 +4,8 @@
 //! pipeline ahead of time, then a feeder thread replays the events into the
 //! runner's bounded channel at the wall-clock pace of 100,000 packets a
 //! second, dropping and counting when it is full like a live source, with
-//! counters and a flows snapshot every 500 ms as `source::drive` sends them.
+//! counters and a flow report (changed flows) every 500 ms as
+//! `source::drive` sends them.
 //! The main thread runs the runner's frame loop (`tui::pump`, then a draw at
 //! 250x70, then waiting for input until the frame is over) on an app that
 //! already holds a full history, and presses a key every few frames at a
@@ -13,7 +14,11 @@
 //! drawn; its latency is key press to the end of that draw.
 //!
 //! `cargo bench --bench tui_ingest`. Prints figures; asserts nothing on timing.
-//! `PODTAP_BENCH_CONNECTIONS` (default `300,30000`) sets the scenarios.
+//! `PODTAP_BENCH_CONNECTIONS` (default `300,30000`) sets the scenarios;
+//! `PODTAP_BENCH_DRAWS` (default 100) the draws timed once the feed stopped
+//! (raise it to profile drawing with `perf record`).
+
+mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,8 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use podtap::app::{App, AppEvent};
-use podtap::config::{Caps, Config};
+use podtap::app::AppEvent;
 use podtap::decode::flow::FlowInfo;
 use podtap::decode::{Event, Pipeline, PipelineConfig};
 use podtap::source::{SourceEvent, SourceStats};
@@ -140,17 +144,6 @@ fn feed(
     done.store(true, Ordering::Relaxed);
 }
 
-/// A small xorshift, the same every run.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 fn percentiles(name: &str, mut v: Vec<Duration>) {
     v.sort();
     let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
@@ -178,19 +171,7 @@ fn scenario(connections: u32) {
         rec.peak_flows,
         t.elapsed().as_secs_f64()
     );
-    let caps = Caps {
-        exchanges: HISTORY,
-        details: 5_000,
-        flows: 100_000,
-        body_preview: 1024,
-    };
-    let mut app = App::new(
-        "bench",
-        &Config {
-            caps,
-            ..Config::default()
-        },
-    );
+    let mut app = common::app(HISTORY, 100_000);
     // A full history first: the recorded exchanges over and over.
     let now = Instant::now();
     let history = rec.events.iter().filter_map(|(_, e)| match e {
@@ -213,26 +194,28 @@ fn scenario(connections: u32) {
         thread::spawn(move || feed(events, &tx, &dropped, &done))
     };
     let keys = [KeyCode::Down, KeyCode::Char('s'), KeyCode::Up];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = common::Rng(0x9E37_79B9_7F4A_7C15);
     let mut next_key = Instant::now() + Duration::from_millis(100 + rng.below(300));
     let mut key_n = 0usize;
     let mut pending: Option<Instant> = None;
     let (mut pumps, mut draws, mut frames, mut latencies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut draws_cpu = Vec::new();
     let mut applied = 0usize;
     while !done.load(Ordering::Relaxed) {
         let frame_start = Instant::now();
         applied += pump(&mut app, &rx, frame_start);
-        let drawn_from = Instant::now();
+        let (drawn_from, cpu_from) = (Instant::now(), common::thread_cpu());
         terminal.draw(|f| ui::render(f, &app)).expect("draw");
         let end = Instant::now();
+        draws_cpu.push(common::thread_cpu().saturating_sub(cpu_from));
         pumps.push(drawn_from - frame_start);
         draws.push(end - drawn_from);
         frames.push(end - frame_start);
         if let Some(pressed) = pending.take() {
             latencies.push(end - pressed);
         }
-        // Reading input until the frame is over; a key ends the wait (tui::read_input).
+        // Reading input until the frame is over; a key ends the wait (as the runner's input does).
         let deadline = frame_start + FRAME;
         let at = next_key.max(Instant::now());
         if at <= deadline {
@@ -259,6 +242,23 @@ fn scenario(connections: u32) {
     );
     percentiles("drain + tick (tui::pump)", pumps);
     percentiles("draw 250x70", draws);
+    percentiles("draw 250x70, CPU time", draws_cpu);
+    // The same app once the feed stopped, every cell written each time: what
+    // the drawing itself costs without another thread on the second core.
+    let (mut quiet, mut quiet_cpu) = (Vec::new(), Vec::new());
+    let draws: usize = std::env::var("PODTAP_BENCH_DRAWS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    for _ in 0..draws {
+        terminal.clear().expect("clear");
+        let (t, cpu) = (Instant::now(), common::thread_cpu());
+        terminal.draw(|f| ui::render(f, &app)).expect("draw");
+        quiet.push(t.elapsed());
+        quiet_cpu.push(common::thread_cpu().saturating_sub(cpu));
+    }
+    percentiles("draw 250x70, feed stopped", quiet);
+    percentiles("  the same, CPU time", quiet_cpu);
     percentiles("frame (pump + draw)", frames);
     percentiles("key to frame showing it", latencies);
     println!("  (target: a key is answered within one frame, {FRAME:?})");

@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench tui_store`. Prints figures; asserts nothing on timing.
 
+mod common;
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -49,18 +51,7 @@ fn message(first: u64, body: u64, preview: usize, headers: &[(&str, &str)]) -> M
     }
 }
 
-/// A small xorshift: the same sequence every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn event(i: u64, rng: &mut Rng) -> ExchangeEvent {
+fn event(i: u64, rng: &mut common::Rng) -> ExchangeEvent {
     const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
     const RES: [&str; 8] = [
         "cart", "items", "users", "orders", "checkout", "catalog", "payments", "sessions",
@@ -117,7 +108,7 @@ fn event(i: u64, rng: &mut Rng) -> ExchangeEvent {
 fn main() {
     let rss0 = vm_rss_kib();
     let mut store = ExchangeStore::new(ROWS as usize, DETAILS);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = common::Rng(0x9E37_79B9_7F4A_7C15);
     let t = Instant::now();
     for i in 0..ROWS {
         store.push(event(i, &mut rng));
