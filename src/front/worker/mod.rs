@@ -3,7 +3,7 @@
 //! runs a launch (pod, preflight, agent, exec stream) as one abortable task.
 //!
 //! Replies go out as [`FrontEvent`]s; launch progress as the cluster
-//! module's own [`ClusterEvent`]s; a started stream as a [`LiveStream`] for
+//! module's own [`ClusterEvent`](crate::cluster::ClusterEvent)s; a started stream as a [`LiveStream`] for
 //! the runner, which owns it from then on.
 //!
 //! This module holds the [`Worker`] handle and what it is started with;
