@@ -703,3 +703,14 @@ fn clicks_select_rows_and_focus_panes() {
         Some(Click::Pane(podtap::app::Pane::Ping))
     );
 }
+
+/// Colours and modifiers, not only text: the header, the selected row,
+/// status classes, dimmed cells, in every pane (ratatui's buffer dump lists
+/// each change of style with its position).
+#[test]
+fn styles_of_all_panes_250x70() {
+    let (mut app, now) = demo_app();
+    press(&mut app, now, [key('j')]);
+    let terminal = draw(&app, 250, 70);
+    insta::assert_snapshot!(format!("{:?}", terminal.backend().buffer()));
+}

@@ -359,3 +359,16 @@ fn pod_ages_keep_counting_without_updates() {
 fn launch_id(front: &Front) -> u64 {
     front.launch.as_ref().map_or(0, |l| l.id)
 }
+
+/// Colours and modifiers of the pods picker (header, selected row, status,
+/// the agent mark), not only its text.
+#[test]
+fn pods_styles_120x20() {
+    let (mut f, _) = front();
+    key(&mut f, KeyCode::Char('j'));
+    let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
+    terminal
+        .draw(|fr| picker::render(fr, &f, &Theme::default_colors()))
+        .unwrap();
+    insta::assert_snapshot!(format!("{:?}", terminal.backend().buffer()));
+}
