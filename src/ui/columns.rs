@@ -2,9 +2,11 @@
 //! columns are left out, least important first, instead of squeezing every
 //! column until none is readable.
 
-use ratatui::layout::Constraint;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
 
 use super::theme::Theme;
 
@@ -90,36 +92,129 @@ fn widths(cols: &[Col], keep: &[bool]) -> Vec<Constraint> {
         .collect()
 }
 
-/// Keeps the items of the kept columns (cells of a row, titles).
-fn pick<T>(items: impl IntoIterator<Item = T>, keep: &[bool]) -> Vec<T> {
-    items
-        .into_iter()
-        .zip(keep)
-        .filter(|(_, k)| **k)
-        .map(|(t, _)| t)
-        .collect()
+/// One cell of a [`Grid`]: drawn exactly as ratatui's table draws a cell
+/// made from the same span or line, without the `Text` and `Row` around it.
+#[derive(Debug, Clone)]
+pub enum Cell<'a> {
+    /// Text from the left edge, cut at the right one.
+    Span(Span<'a>),
+    /// A line with its own alignment (right-aligned numbers).
+    Line(Line<'a>),
+}
+
+impl From<String> for Cell<'_> {
+    fn from(s: String) -> Self {
+        Cell::Span(Span::raw(s))
+    }
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(s: &'a str) -> Self {
+        Cell::Span(Span::raw(s))
+    }
+}
+
+impl<'a> From<std::borrow::Cow<'a, str>> for Cell<'a> {
+    fn from(s: std::borrow::Cow<'a, str>) -> Self {
+        Cell::Span(Span::raw(s))
+    }
+}
+
+impl<'a> From<Span<'a>> for Cell<'a> {
+    fn from(s: Span<'a>) -> Self {
+        Cell::Span(s)
+    }
+}
+
+impl<'a> From<Line<'a>> for Cell<'a> {
+    fn from(l: Line<'a>) -> Self {
+        Cell::Line(l)
+    }
+}
+
+impl Cell<'_> {
+    fn render(&self, area: Rect, buf: &mut Buffer) {
+        match self {
+            Cell::Span(s) => s.render(area, buf),
+            Cell::Line(l) => l.render(area, buf),
+        }
+    }
+}
+
+/// The columns that fit, a header row, then rows: what `table` returns.
+///
+/// It lays the columns out as ratatui's `Table` does (the same constraints,
+/// spacing and flex) and draws each row's style across the row, then each
+/// cell; but it draws rows as they come, with no `Row` or `Text` built for
+/// them, and stops at the bottom of its area.
+pub struct Grid<'a, R> {
+    keep: Vec<bool>,
+    widths: Vec<Constraint>,
+    titles: Vec<&'static str>,
+    header_style: Style,
+    rows: R,
+    _cells: std::marker::PhantomData<Cell<'a>>,
+}
+
+impl<'a, R, C> Widget for Grid<'a, R>
+where
+    R: Iterator<Item = (C, Style)>,
+    C: IntoIterator<Item = Cell<'a>>,
+{
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let area = area.intersection(buf.area);
+        if area.is_empty() {
+            return;
+        }
+        let columns = Layout::horizontal(self.widths)
+            .flex(Flex::Start)
+            .spacing(SPACING)
+            .split(Rect::new(0, 0, area.width, 1));
+        let cell_area = |col: &Rect, y: u16| Rect::new(area.x + col.x, y, col.width, 1);
+        let header = Rect { height: 1, ..area };
+        buf.set_style(header, self.header_style);
+        for (col, title) in columns.iter().zip(&self.titles) {
+            Span::raw(*title).render(cell_area(col, area.y), buf);
+        }
+        for (y, (cells, style)) in (area.y + 1..area.bottom()).zip(self.rows) {
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..area
+                },
+                style,
+            );
+            let kept = cells.into_iter().zip(&self.keep).filter(|(_, k)| **k);
+            for (col, (cell, _)) in columns.iter().zip(kept) {
+                cell.render(cell_area(col, y), buf);
+            }
+        }
+    }
 }
 
 /// A table of the columns that fit in `width`: the titles as the header row,
 /// then `rows`, each its cells in `cols` order and its style.
-pub fn table<'a, C>(
-    cols: &[Col],
-    width: u16,
-    rows: impl IntoIterator<Item = (C, Style)>,
-    theme: &Theme,
-) -> Table<'a>
+pub fn table<'a, C, R>(cols: &[Col], width: u16, rows: R, theme: &Theme) -> Grid<'a, R::IntoIter>
 where
+    R: IntoIterator<Item = (C, Style)>,
     C: IntoIterator<Item = Cell<'a>>,
 {
     let keep = fit(cols, width);
-    let header =
-        Row::new(pick(cols.iter().map(|c| Cell::from(c.title)), &keep)).style(theme.header);
-    let rows = rows
-        .into_iter()
-        .map(|(cells, style)| Row::new(pick(cells, &keep)).style(style));
-    Table::new(rows, widths(cols, &keep))
-        .header(header)
-        .column_spacing(SPACING)
+    let titles = cols
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| c.title)
+        .collect();
+    Grid {
+        widths: widths(cols, &keep),
+        keep,
+        titles,
+        header_style: theme.header,
+        rows: rows.into_iter(),
+        _cells: std::marker::PhantomData,
+    }
 }
 
 #[cfg(test)]

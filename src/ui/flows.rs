@@ -11,9 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
-use super::columns::{self, Col};
+use super::columns::{self, Cell, Col};
 use super::{Page, View, pane_block, pane_inner, placeholder, units};
 use crate::app::{App, Pane};
 use crate::decode::flow::FlowInfo;

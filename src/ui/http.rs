@@ -9,9 +9,8 @@ use std::net::SocketAddr;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
-use super::columns::{self, Col};
+use super::columns::{self, Cell, Col};
 use super::{Page, View, pane_block, pane_inner, placeholder, units};
 use crate::app::{App, Pane};
 use crate::store::ExchangeRow;
@@ -86,20 +85,20 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, v: &View) {
 }
 
 /// The cells of one row, in [`COLS`] order.
-fn cells<'a>(row: &ExchangeRow, v: &View) -> [Cell<'a>; 9] {
+fn cells<'a>(row: &ExchangeRow, v: &View<'a>) -> [Cell<'a>; 9] {
     let store = &v.app.exchanges;
     let t = v.theme;
     let host = store.text(row.host);
     let status = row.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
     [
         Cell::from(units::clock(row.ts)),
-        Cell::from(sanitize(store.text(row.method)).into_owned()),
+        Cell::from(sanitize(store.text(row.method))),
         Cell::from(if host.is_empty() {
-            "-".to_owned()
+            "-".into()
         } else {
-            sanitize(host).into_owned()
+            sanitize(host)
         }),
-        Cell::from(sanitize(store.path(row)).into_owned()),
+        Cell::from(sanitize(store.path(row))),
         Cell::from(Span::styled(status, t.status(row.status))),
         Cell::from(units::opt_duration(row.latency)),
         Cell::from(units::bytes(row.request_bytes)),

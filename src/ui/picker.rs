@@ -17,9 +17,9 @@ use std::time::Duration;
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::widgets::Paragraph;
 
-use super::columns::{self, Col};
+use super::columns::{self, Cell, Col};
 use super::{Page, Theme, pane_block, pane_inner, placeholder, units};
 use crate::cluster::{ContainerState, PodSummary};
 use crate::front::{Front, Stage};

@@ -6,9 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Sparkline};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Sparkline};
 
-use super::columns::{self, Col};
+use super::columns::{self, Cell, Col};
 use super::{Page, View, pane_block, pane_inner, placeholder, units};
 use crate::app::{App, Pane};
 use crate::keys::Action;
