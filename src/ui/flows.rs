@@ -27,27 +27,26 @@ const GUESS_EXCHANGES: usize = 64;
 /// The pod's own IP: the address that takes part in the most flows (and
 /// exchanges on screen), when one clearly does.
 pub(crate) fn guess_pod(app: &App, flows: &[&FlowInfo]) -> Option<IpAddr> {
-    let mut counts: Vec<(IpAddr, usize)> = Vec::new();
-    let mut add = |ip: IpAddr| match counts.iter_mut().find(|(a, _)| *a == ip) {
-        Some((_, n)) => *n += 1,
-        None => counts.push((ip, 1)),
-    };
+    let mut ips: Vec<IpAddr> = Vec::with_capacity(2 * (GUESS_FLOWS + GUESS_EXCHANGES));
     for f in flows.iter().take(GUESS_FLOWS) {
-        add(f.client.ip());
-        add(f.server.ip());
+        ips.extend([f.client.ip(), f.server.ip()]);
     }
     for id in app.shown().take(GUESS_EXCHANGES) {
         if let Some(r) = app.exchanges.get(id) {
-            add(r.client.ip());
-            add(r.server.ip());
+            ips.extend([r.client.ip(), r.server.ip()]);
         }
     }
-    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-    match counts.as_slice() {
-        [(ip, _)] => Some(*ip),
-        [(ip, a), (_, b), ..] if a > b => Some(*ip),
-        _ => None,
+    // Sorted, equal addresses are runs: the longest run wins when it is the only longest.
+    ips.sort_unstable();
+    let (mut best, mut best_n, mut tied) = (None, 0, false);
+    for run in ips.chunk_by(|a, b| a == b) {
+        match run.len().cmp(&best_n) {
+            std::cmp::Ordering::Greater => (best, best_n, tied) = (Some(run[0]), run.len(), false),
+            std::cmp::Ordering::Equal => tied = true,
+            std::cmp::Ordering::Less => {}
+        }
     }
+    if tied { None } else { best }
 }
 
 /// Which side of `f` is the pod: 1 (server) for inbound flows, else 0 (client).
@@ -202,4 +201,44 @@ fn cells<'a>(f: &FlowInfo, v: &View, now: Nanos) -> [Cell<'a>; 11] {
         Cell::from(units::opt_duration(rtt)),
         Cell::from(units::age(now.since(f.first_seen))),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_pod;
+    use crate::app::App;
+    use crate::config::Config;
+    use crate::decode::flow::{FlowId, FlowInfo, Proto};
+    use crate::wire::Nanos;
+
+    fn flow(id: u64, client: &str, server: &str) -> FlowInfo {
+        FlowInfo::new(
+            FlowId(id),
+            Proto::Tcp,
+            client.parse().unwrap(),
+            server.parse().unwrap(),
+            Nanos(0),
+        )
+    }
+
+    #[test]
+    fn the_address_in_most_flows_is_the_pod_unless_tied() {
+        let app = App::new("t", &Config::default());
+        let pod = "10.244.0.5".parse().ok();
+        let flows = [
+            flow(1, "10.244.0.5:4000", "10.96.0.1:53"),
+            flow(2, "10.244.1.9:5000", "10.244.0.5:8080"),
+            flow(3, "10.244.0.5:4001", "10.96.0.2:443"),
+        ];
+        let refs: Vec<&FlowInfo> = flows.iter().collect();
+        assert_eq!(guess_pod(&app, &refs), pod);
+        // Two addresses in the same number of flows: no guess.
+        let tied: Vec<&FlowInfo> = flows[..1].iter().collect();
+        assert_eq!(guess_pod(&app, &tied), None);
+        assert_eq!(guess_pod(&app, &[]), None);
+        // One flow to itself: the only address.
+        let own = [flow(4, "10.244.0.5:1", "10.244.0.5:2")];
+        let own: Vec<&FlowInfo> = own.iter().collect();
+        assert_eq!(guess_pod(&app, &own), pod);
+    }
 }
