@@ -470,13 +470,7 @@ fn the_pod_from_the_command_line_is_not_launched_in_another_context() {
 
 #[test]
 fn the_launch_screen_scrolls_no_further_than_its_text() {
-    let (mut front, _) = ready(&["web"]);
-    front.on_key(key(KeyCode::Enter));
-    front.on_worker(FrontEvent::LaunchFailed {
-        launch: launch_id(&front),
-        error: "x".into(),
-        role: Some("a\nb\nc".into()),
-    });
+    let mut front = launch_failed_with_a_role();
     for _ in 0..500 {
         front.on_key(key(KeyCode::Char('j')));
     }
@@ -606,6 +600,18 @@ fn pods_with_agents_keep_their_agent_info() {
 }
 
 /// The id of the launch on screen.
+/// The launch screen of `web`, failed, with a three-line Role to scroll.
+fn launch_failed_with_a_role() -> Front {
+    let (mut front, _) = ready(&["web"]);
+    front.on_key(key(KeyCode::Enter));
+    front.on_worker(FrontEvent::LaunchFailed {
+        launch: launch_id(&front),
+        error: "x".into(),
+        role: Some("a\nb\nc".into()),
+    });
+    front
+}
+
 fn launch_id(front: &Front) -> u64 {
     front.launch.as_ref().map_or(0, |l| l.id)
 }

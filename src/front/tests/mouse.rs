@@ -187,13 +187,7 @@ fn the_wheel_moves_the_selection_a_row_a_notch_within_the_list() {
 
 #[test]
 fn the_wheel_scrolls_the_launch_screen_within_its_text() {
-    let (mut front, _) = ready(&["web"]);
-    front.on_key(key(KeyCode::Enter));
-    front.on_worker(FrontEvent::LaunchFailed {
-        launch: launch_id(&front),
-        error: "x".into(),
-        role: Some("a\nb\nc".into()),
-    });
+    let mut front = launch_failed_with_a_role();
     wheel(&mut front, true, 2);
     assert_eq!(front.launch.as_ref().unwrap().scroll, 2);
     wheel(&mut front, true, 500);

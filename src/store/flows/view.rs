@@ -74,11 +74,6 @@ impl FlowStore {
         self.newest
     }
 
-    /// The current sort.
-    pub fn sort(&self) -> FlowSort {
-        self.sort
-    }
-
     /// Flows sorted by `sort`, live ones first, then ended ones, computed
     /// from scratch (what the kept order must equal; for tests).
     ///
