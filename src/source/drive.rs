@@ -306,6 +306,12 @@ impl Driver<'_> {
     /// wait for room even when lossy (it tells the UI which flows are left).
     fn report(&mut self, last: bool) {
         self.last_report = Instant::now();
+        // The flows that changed since the last report (a report of all
+        // 100,000 flows would cost the UI a frame or more each time); all of
+        // them in the first report, and after an event other than counters
+        // was dropped (a lost report or flow end would leave the UI's flows
+        // wrong until then).
+        let full = !self.reported_flows || self.sink.dropped() > self.drops_seen;
         let stats = SourceStats {
             packets: self.packets,
             bytes: self.bytes,
@@ -314,11 +320,6 @@ impl Driver<'_> {
             pipeline: self.pipeline.stats(),
         };
         self.send(SourceEvent::Stats(Box::new(stats)));
-        // The flows that changed since the last report (a report of all
-        // 100,000 flows would cost the UI a frame or more each time); all of
-        // them in the first report, and after any event was dropped (a lost
-        // report or flow end would leave the UI's flows wrong until then).
-        let full = !self.reported_flows || self.sink.dropped() > self.drops_seen;
         let changed = self.pipeline.take_changed_flows();
         let mut flows: Vec<_> = if full {
             self.pipeline.flows().cloned().collect()
@@ -326,6 +327,8 @@ impl Driver<'_> {
             changed
         };
         flows.sort_by_key(|f| f.id);
+        // Counted after the counters were sent (losing those does not
+        // matter) and before this report (losing it does).
         self.drops_seen = self.sink.dropped();
         let event = SourceEvent::Flows { flows, full };
         if last {

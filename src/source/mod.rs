@@ -41,8 +41,8 @@ pub enum SourceEvent {
     /// A flow left the pipeline.
     FlowEnded(Box<FlowInfo>, EndReason),
     /// About twice a second: the live flows that changed since the last
-    /// report, sorted by id; in the first report, and after any event was
-    /// dropped, all of them, with `full` set.
+    /// report, sorted by id; in the first report, and after an event other
+    /// than `Stats` was dropped, all of them, with `full` set.
     Flows {
         /// The flows.
         flows: Vec<FlowInfo>,
