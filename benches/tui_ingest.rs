@@ -105,12 +105,7 @@ fn record(connections: u32) -> Recorded {
             // As the source does: all flows first, then the changed ones.
             reports += 1;
             let full = reports == 1;
-            let changed = pipeline.take_changed_flows();
-            let mut flows: Vec<FlowInfo> = if full {
-                pipeline.flows().cloned().collect()
-            } else {
-                changed
-            };
+            let mut flows: Vec<FlowInfo> = pipeline.take_flow_report(full);
             flows.sort_by_key(|f| f.id);
             rec.peak_flows = rec.peak_flows.max(pipeline.flows().count());
             rec.events.push((n, SourceEvent::Flows { flows, full }));

@@ -323,7 +323,7 @@ fn the_flow_cap_evicts_the_least_active() {
 
 /// The flow reports list only flows that took a packet since the last one.
 #[test]
-fn changed_flows_are_those_with_packets_since_the_last_take() {
+fn flow_reports_list_flows_with_packets_since_the_last_one() {
     let mut pipeline = Pipeline::new(PipelineConfig::default());
     let mut events = Vec::new();
     let mut udp = |pipeline: &mut Pipeline, port: u16, ms: u64| {
@@ -350,12 +350,12 @@ fn changed_flows_are_those_with_packets_since_the_last_take() {
     for port in [1000, 1001, 1002] {
         udp(&mut pipeline, port, 1);
     }
-    assert_eq!(ports(pipeline.take_changed_flows()), [1000, 1001, 1002]);
-    assert!(pipeline.take_changed_flows().is_empty(), "nothing new");
+    assert_eq!(ports(pipeline.take_flow_report(false)), [1000, 1001, 1002]);
+    assert!(pipeline.take_flow_report(false).is_empty(), "nothing new");
     udp(&mut pipeline, 1001, 2);
     udp(&mut pipeline, 1001, 3);
     udp(&mut pipeline, 1003, 3);
-    let changed = pipeline.take_changed_flows();
+    let changed = pipeline.take_flow_report(false);
     let again = changed.iter().find(|f| f.client.port() == 1001).unwrap();
     assert_eq!(
         again.packets(),
@@ -364,4 +364,14 @@ fn changed_flows_are_those_with_packets_since_the_last_take() {
     );
     assert_eq!(ports(changed), [1001, 1003]);
     assert_eq!(pipeline.flows().count(), 4, "all flows are still there");
+    // A full report lists every flow, and the next one starts afresh.
+    udp(&mut pipeline, 1002, 4);
+    assert_eq!(
+        ports(pipeline.take_flow_report(true)),
+        [1000, 1001, 1002, 1003]
+    );
+    assert!(
+        pipeline.take_flow_report(false).is_empty(),
+        "the full report cleared the flags"
+    );
 }

@@ -320,12 +320,7 @@ impl Driver<'_> {
             pipeline: self.pipeline.stats(),
         };
         self.send(SourceEvent::Stats(Box::new(stats)));
-        let changed = self.pipeline.take_changed_flows();
-        let mut flows: Vec<_> = if full {
-            self.pipeline.flows().cloned().collect()
-        } else {
-            changed
-        };
+        let mut flows = self.pipeline.take_flow_report(full);
         flows.sort_by_key(|f| f.id);
         // Counted after the counters were sent (losing those does not
         // matter) and before this report (losing it does).

@@ -1,6 +1,6 @@
 //! The pipeline's flow table: finding or creating a packet's flow, the
 //! sweeps that end finished and idle flows, eviction at capacity, and
-//! reporting a flow as it leaves (or, with [`Pipeline::take_changed_flows`],
+//! reporting a flow as it leaves (or, with [`Pipeline::take_flow_report`],
 //! while it changes).
 
 use std::net::SocketAddr;
@@ -12,11 +12,13 @@ use crate::decode::tcp::{Flow, add_flow_counters};
 use crate::wire::Nanos;
 
 impl Pipeline {
-    /// The flows that took a packet since the last call (in no order).
-    pub fn take_changed_flows(&mut self) -> Vec<FlowInfo> {
+    /// A flow report: the flows that took a packet since the last report,
+    /// or every flow when `all`; in no order. One pass, which also clears
+    /// what the next report compares with.
+    pub fn take_flow_report(&mut self, all: bool) -> Vec<FlowInfo> {
         self.flows
             .values_mut()
-            .filter_map(|f| std::mem::take(&mut f.changed).then(|| f.info.clone()))
+            .filter_map(|f| (std::mem::take(&mut f.changed) || all).then(|| f.info.clone()))
             .collect()
     }
 
